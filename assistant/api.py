@@ -1,0 +1,86 @@
+"""The ``Assistant`` facade: the one Python API that the CLI, the REPL and notebooks use.
+
+    from assistant import Assistant
+    a = Assistant()                       # or Assistant(home="/tmp/x"), or ASSISTANT_HOME
+    a.ingest(["articles/"])
+    ans = a.ask("How much has Alibaba committed to AI?")
+    ans.text, ans.refused, ans.citations
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from assistant.docstore import DocRecord
+from assistant.embedder import Embedder, SentenceTransformerEmbedder
+from assistant.errors import ConfigError
+from assistant.settings import Settings, load_settings
+from assistant.store import Store
+from assistant.types import Answer, Document
+from ingest.pipeline import IngestReport, Ingestor
+
+
+class Assistant:
+    """Ingest articles and answer questions about them with checked citations."""
+
+    def __init__(self, home: str | Path | None = None, settings: Settings | None = None,
+                 embedder: Embedder | None = None, **overrides: Any) -> None:
+        if settings is not None and (home is not None or overrides):
+            raise ConfigError("pass either settings=... or home/overrides, not both")
+        self.settings = settings or load_settings(home=home, **overrides)
+        self.embedder = embedder or SentenceTransformerEmbedder(
+            self.settings.embed_model, self.settings.embed_quantize,
+            self.settings.embed_batch_size)
+        self.store = Store(self.settings, self.embedder)
+        self._answerer: Any = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Assistant":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- write side ---------------------------------------------------------------------
+    def ingest(self, sources: list[str | Path] | str | Path, sync: bool = False,
+               progress: bool | None = None,
+               on_event: Callable[[str], None] | None = None) -> IngestReport:
+        """Add or update articles from files, directories or URLs. With ``sync=True``
+        documents whose files have disappeared from the given paths are removed."""
+        if isinstance(sources, (str, Path)):
+            sources = [sources]
+        if not sources:
+            raise ConfigError("ingest needs at least one file, directory or URL")
+        return Ingestor(self.store, self.settings, progress, on_event).run(
+            [str(s) for s in sources], sync=sync)
+
+    def remove(self, id_or_uri: str) -> Document:
+        """Remove one document by id or uri; returns what was removed."""
+        return self.store.remove(id_or_uri)
+
+    # --- read side ----------------------------------------------------------------------
+    def sources(self) -> list[DocRecord]:
+        """What is indexed: id, uri, title, published, chunks, ingested_at."""
+        return self.store.records()
+
+    def document(self, doc_id: str) -> Document:
+        """The stored document, whole (``.text`` is what citations' offsets point into)."""
+        return self.store.get(doc_id)
+
+    def ask(self, question: str, **filters: Any) -> Answer:
+        """Answer a question from the ingested articles, with checked citations."""
+        return self._get_answerer().ask(question, **filters)
+
+    def stream(self, question: str, **filters: Any) -> Iterator[str | Answer]:
+        """Yield pieces of answer text, then the final ``Answer``."""
+        return self._get_answerer().stream(question, **filters)
+
+    def _get_answerer(self) -> Any:
+        if self._answerer is None:
+            from assistant.answering import Answerer
+
+            self._answerer = Answerer(self.store, self.settings)
+        return self._answerer

@@ -1,0 +1,119 @@
+"""Command line: a thin layer over ``assistant.Assistant``. Errors print on one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable
+
+from assistant.errors import AssistantError
+
+EXAMPLES = """examples:
+  assistant ingest samples/                 add or update articles (files, dirs, URLs)
+  assistant ingest --sync samples/          ... and remove those whose files are gone
+  assistant sources --json                  list what is indexed
+  assistant ask "How much has Alibaba committed to AI?"
+  assistant chat                            interactive session with follow-ups
+"""
+
+
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="state directory (default: $ASSISTANT_HOME or ~/.assistant)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Answer questions about your articles, with every "
+        "claim cited to the exact source words.", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("ingest", help="add or update articles from files, directories, URLs",
+                       description="Add or update articles. Supported: .txt .md .html .htm "
+                       ".pdf .jsonl, directories (recursive) and http(s) URLs. Re-running is "
+                       "safe: unchanged sources are skipped, changed ones replaced.")
+    p.add_argument("paths", nargs="+", metavar="PATH_OR_URL", help="files, directories, URLs")
+    p.add_argument("--sync", action="store_true",
+                   help="also remove documents whose files are gone from these paths")
+    p.add_argument("--include", action="append", metavar="GLOB",
+                   help="only files matching GLOB in directories (repeatable)")
+    p.add_argument("--exclude", action="append", metavar="GLOB",
+                   help="skip files matching GLOB in directories (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, summary only")
+    _settings_args(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sources", help="list indexed documents",
+                       description="List indexed documents: id, chunks, title, uri.")
+    p.add_argument("--json", action="store_true", help="print a JSON array of objects")
+    _settings_args(p)
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("remove", help="remove a document by id or uri",
+                       description="Remove one document (and its chunks) by id or uri.")
+    p.add_argument("id_or_uri", metavar="ID_OR_URI", help="document id or uri")
+    _settings_args(p)
+    p.set_defaults(func=cmd_remove)
+
+    from assistant.cli_ask import add_ask_commands
+
+    add_ask_commands(sub, _settings_args)
+    return parser
+
+
+def _assistant(args: argparse.Namespace, **overrides: Any) -> Any:
+    from assistant.api import Assistant
+
+    return Assistant(home=args.home, **overrides)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("include", args.include), ("exclude", args.exclude)) if v}
+    with _assistant(args, **overrides) as a:
+        progress = False if (args.quiet or args.json) else None
+        events: Callable[[str], None] = (lambda m: None) if args.json else (
+            lambda m: print(m, file=sys.stderr))
+        report = a.ingest(args.paths, sync=args.sync, progress=progress, on_event=events)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    with _assistant(args) as a:
+        records = a.sources()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=2, ensure_ascii=False))
+        return 0
+    if not records:
+        print("no documents yet: try `assistant ingest PATH`")
+    for r in records:
+        print(f"{r.id}  {r.chunks:4d} chunks  {r.title[:60]}  ({r.uri})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    with _assistant(args) as a:
+        doc = a.remove(args.id_or_uri)
+    print(f"removed {doc.id} {doc.title!r} ({doc.uri})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Whole documents, their chunk offsets and a write journal, in one SQLite file.
+
+SQLite is the record of truth: a document exists when its row is committed here, and
+its chunks are exactly the rows of ``chunks`` with its ``doc_id``. The vector index
+(Chroma) is written *before* that commit and cleaned *after* it; the ``journal`` table
+remembers writes in flight so that an interrupted run is repaired on the next open.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from assistant.errors import StoreError
+from assistant.types import Chunk, Document
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, uri TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL,
+    published TEXT, meta TEXT NOT NULL, source_hash TEXT NOT NULL, ingested_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS journal (
+    doc_id TEXT PRIMARY KEY, uri TEXT NOT NULL, chunk_ids TEXT NOT NULL, started REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """A stored document's listing entry (no text)."""
+
+    id: str
+    uri: str
+    title: str
+    published: str | None
+    chunks: int
+    ingested_at: float
+    source_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "uri": self.uri, "title": self.title,
+                "published": self.published, "chunks": self.chunks,
+                "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                             time.gmtime(self.ingested_at))}
+
+
+class DocStore:
+    """SQLite-backed store of whole documents and chunk offsets."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: not a usable document store ({e}); move it away "
+                             "or point ASSISTANT_HOME elsewhere") from None
+        self.path = path
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- info ---------------------------------------------------------------------------
+    def get_info(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM info WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_info(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO info VALUES (?, ?)", (key, value))
+
+    # --- reads --------------------------------------------------------------------------
+    def get(self, doc_id: str) -> Document | None:
+        row = self._db.execute("SELECT id, uri, title, text, published, meta FROM documents "
+                               "WHERE id=?", (doc_id,)).fetchone()
+        return _doc(row) if row else None
+
+    def get_by_uri(self, uri: str) -> Document | None:
+        row = self._db.execute("SELECT id, uri, title, text, published, meta FROM documents "
+                               "WHERE uri=?", (uri,)).fetchone()
+        return _doc(row) if row else None
+
+    def source_hash(self, uri: str) -> str | None:
+        row = self._db.execute("SELECT source_hash FROM documents WHERE uri=?",
+                               (uri,)).fetchone()
+        return row[0] if row else None
+
+    def uri_of(self, doc_id: str) -> str | None:
+        row = self._db.execute("SELECT uri FROM documents WHERE id=?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def records(self, uri_prefix: str | None = None) -> list[DocRecord]:
+        sql = ("SELECT d.id, d.uri, d.title, d.published, COUNT(c.id), d.ingested_at, "
+               "d.source_hash FROM documents d LEFT JOIN chunks c ON c.doc_id = d.id ")
+        args: tuple[str, ...] = ()
+        if uri_prefix is not None:
+            sql += "WHERE substr(d.uri, 1, length(?)) = ? "
+            args = (uri_prefix, uri_prefix)
+        sql += "GROUP BY d.id ORDER BY d.ingested_at, d.uri"
+        return [DocRecord(*r) for r in self._db.execute(sql, args)]
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        doc = self.get(doc_id)
+        if doc is None:
+            return []
+        rows = self._db.execute('SELECT id, start, "end" FROM chunks WHERE doc_id=? '
+                                "ORDER BY start", (doc_id,))
+        return [Chunk(cid, doc_id, s, e, doc.text[s:e]) for cid, s, e in rows]
+
+    def chunk_pages(self, chunk_ids: list[str]) -> dict[str, tuple[str, int, int, int | None]]:
+        """chunk id -> (doc_id, start, end, page) for the ids that are committed."""
+        out: dict[str, tuple[str, int, int, int | None]] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = chunk_ids[i:i + 500]
+            q = ",".join("?" * len(part))
+            for cid, d, s, e, p in self._db.execute(
+                    f'SELECT id, doc_id, start, "end", page FROM chunks WHERE id IN ({q})', part):
+                out[cid] = (d, s, e, p)
+        return out
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, int, int]]:
+        """(chunk id, doc_id, start, end) of every committed chunk."""
+        yield from self._db.execute('SELECT id, doc_id, start, "end" FROM chunks '
+                                    "ORDER BY doc_id, start")
+
+    def count(self) -> tuple[int, int]:
+        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def version(self) -> int:
+        """Changes whenever documents are committed or removed (for derived indexes)."""
+        return int(self.get_info("version") or 0)
+
+    # --- journal ------------------------------------------------------------------------
+    def begin(self, doc_id: str, uri: str, chunk_ids: list[str]) -> None:
+        """Record that chunks of ``doc_id`` are about to be written to the vector index."""
+        self._db.execute("INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?)",
+                         (doc_id, uri, json.dumps(chunk_ids), time.time()))
+
+    def pending(self) -> list[tuple[str, str, list[str]]]:
+        return [(d, u, json.loads(c)) for d, u, c in
+                self._db.execute("SELECT doc_id, uri, chunk_ids FROM journal")]
+
+    def end(self, doc_id: str) -> None:
+        self._db.execute("DELETE FROM journal WHERE doc_id=?", (doc_id,))
+
+    # --- writes -------------------------------------------------------------------------
+    def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
+               source_hash: str) -> list[str]:
+        """Atomically replace whatever is stored under ``doc.uri`` with ``doc`` and its
+        chunks. Returns the chunk ids that were replaced (to drop from the vector index)."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            old = db.execute("SELECT id FROM documents WHERE uri=?", (doc.uri,)).fetchone()
+            stale: list[str] = []
+            if old:
+                stale = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id=?", old)]
+                db.execute("DELETE FROM chunks WHERE doc_id=?", old)
+                db.execute("DELETE FROM documents WHERE id=?", old)
+            db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (doc.id, doc.uri, doc.title, doc.text, doc.published,
+                        json.dumps(doc.meta), source_hash, time.time()))
+            db.executemany('INSERT INTO chunks VALUES (?, ?, ?, ?, ?)',
+                           [(c.id, c.doc_id, c.start, c.end, p) for c, p in zip(chunks, pages)])
+            self._bump(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        keep = {c.id for c in chunks}
+        return [c for c in stale if c not in keep]
+
+    def touch(self, uri: str, source_hash: str) -> None:
+        """Record a new source hash for an unchanged text (e.g. a re-saved file)."""
+        self._db.execute("UPDATE documents SET source_hash=? WHERE uri=?", (source_hash, uri))
+
+    def delete(self, doc_id: str) -> list[str]:
+        """Remove a document; returns its chunk ids (to drop from the vector index)."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+            db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+            db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+            self._bump(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return ids
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO info VALUES ('version', '1') ON CONFLICT(key) DO UPDATE "
+                   "SET value = CAST(value AS INTEGER) + 1")
+
+
+def _doc(row: tuple[Any, ...]) -> Document:
+    return Document(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))

@@ -1,0 +1,35 @@
+"""Domain exceptions. Each message says what went wrong and how to fix it; the CLI and
+REPL print them on one line."""
+
+
+class AssistantError(Exception):
+    """Base class of every error the assistant raises on purpose."""
+
+
+class ConfigError(AssistantError):
+    """A setting is invalid or the config file cannot be read."""
+
+
+class SourceError(AssistantError):
+    """A source (file, URL, JSONL line) cannot be loaded; the message names it."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class StoreError(AssistantError):
+    """The document store or the vector index cannot be used."""
+
+
+class EmbedderMismatch(StoreError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class NotFound(AssistantError):
+    """No document with that id or uri."""
+
+
+class LLMError(AssistantError):
+    """The LLM backend failed (bad key, unknown model, unreachable server, ...)."""

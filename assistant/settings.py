@@ -1,0 +1,124 @@
+"""One Settings object. Precedence: explicit arguments > ``ASSISTANT_*`` env vars >
+the config file (``$ASSISTANT_CONFIG``, else ``$ASSISTANT_HOME/config.toml``) > defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
+                               TomlConfigSettingsSource)
+
+from assistant.errors import ConfigError
+
+DEFAULT_HOME = Path("~/.assistant")
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("ASSISTANT_HOME") or DEFAULT_HOME).expanduser()
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("ASSISTANT_CONFIG") or default_home() / "config.toml").expanduser()
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant. Each field can be set as ``ASSISTANT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid",
+                                      validate_default=True, populate_by_name=True)
+
+    # --- state --------------------------------------------------------------------------
+    home: Path = Field(default_factory=default_home,
+                       description="State directory: documents, index, config.")
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server "
+                                   "(`chroma run`); empty means embedded Chroma under home.")
+    collection: str = Field("articles", description="Chroma collection name.")
+
+    # --- embedding ----------------------------------------------------------------------
+    embed_model: str = Field("all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (the "
+                             "packaged model) or a local sentence-transformers directory.")
+    embed_quantize: bool = Field(True, description="int8 dynamic quantisation of the "
+                                 "model's linear layers on CPU (faster, same ranking).")
+    embed_batch_size: int = Field(64, ge=1, le=4096, description="Chunks per encode call.")
+
+    # --- ingestion ----------------------------------------------------------------------
+    chunk_tokens: int = Field(160, ge=16, le=2048, description="Token budget of a chunk.")
+    chunk_overlap: int = Field(32, ge=0, description="Tokens of trailing sentences repeated "
+                               "at the start of the next chunk.")
+    max_source_mb: float = Field(25.0, gt=0, description="Largest file or download accepted.")
+    url_timeout: float = Field(20.0, gt=0, description="Seconds allowed to fetch a URL.")
+    include: list[str] = Field(default_factory=lambda: ["*.txt", "*.md", "*.html", "*.htm",
+                               "*.pdf", "*.jsonl"], description="Globs a directory walk takes.")
+    exclude: list[str] = Field(default_factory=lambda: [".*", "*/.*", "__pycache__"],
+                               description="Globs a directory walk skips.")
+
+    # --- retrieval and answering --------------------------------------------------------
+    top_k: int = Field(6, ge=1, le=100, description="Chunks given to the answerer.")
+    min_relevance: float = Field(0.3, ge=-1, le=1, description="Below this cosine "
+                                 "similarity the best chunk counts as irrelevant: refuse.")
+    llm: Literal["extractive", "openai", "llama-cpp"] = Field(
+        "extractive", description="Answer backend; chosen explicitly, never guessed.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, "
+                                     "e.g. http://127.0.0.1:8080/v1.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
+    llm_api_key: str | None = Field(None, validation_alias=AliasChoices(
+        "llm_api_key", "ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY"), description="API key.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds per LLM request.")
+    llm_retries: int = Field(3, ge=0, le=10, description="Retries on 429, 5xx, timeouts.")
+    llm_model_path: Path | None = Field(None, description="GGUF file for llama-cpp.")
+    unsupported: Literal["drop", "flag"] = Field("drop", description="What to do with an "
+                                                 "answer sentence its citation does not support.")
+
+    @field_validator("home", "llm_model_path", mode="after")
+    @classmethod
+    def _expand(cls, v: Path | None) -> Path | None:
+        return v.expanduser() if v is not None else None
+
+    @field_validator("chroma_url", "llm_base_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v in ("", None) else v
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(f"chroma_url must start with http:// or https://, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                             f"chunk_tokens ({self.chunk_tokens})")
+        return self
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings,
+                TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one readable ConfigError."""
+    from pydantic import ValidationError
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"bad setting {where}={first.get('input')!r}: {first['msg']} "
+                          f"(check arguments, ASSISTANT_* env vars and {config_file()})") from None
+    except Exception as e:  # a malformed config file
+        raise ConfigError(f"cannot read settings: {e} (check {config_file()})") from None

@@ -1,0 +1,115 @@
+"""Domain types: the few objects that flow through the system.
+
+Data flows one way: source -> Document -> Chunks -> index -> retrieved chunks -> Answer.
+The invariant everywhere: ``document.text[x.start:x.end] == x.text`` for a chunk and
+``== x.quote`` for a citation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def content_hash(*parts: str, length: int = 16) -> str:
+    """A short, stable hex id made from the given strings."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article, kept whole. ``id`` is the hash of its cleaned text; ``uri`` says where
+    it came from (canonical URL or resolved file path, with ``#line`` for JSONL rows)."""
+
+    id: str
+    uri: str
+    title: str
+    text: str
+    published: str | None = None  # ISO date (YYYY-MM-DD) when known
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def make(uri: str, title: str, text: str, published: str | None = None,
+             meta: dict[str, Any] | None = None) -> "Document":
+        return Document(content_hash(text), uri, title, text, published, dict(meta or {}))
+
+    def span(self, start: int, end: int) -> str:
+        if not 0 <= start <= end <= len(self.text):
+            raise ValueError(f"span [{start}:{end}] is outside document {self.id} "
+                             f"of length {len(self.text)}")
+        return self.text[start:end]
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based PDF page holding ``offset``, when the document came from a PDF."""
+        starts: list[int] = self.meta.get("page_starts") or []
+        page = None
+        for i, s in enumerate(starts):
+            if s <= offset:
+                page = i + 1
+        return page
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document's text; ``text == document.text[start:end]``."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+    @staticmethod
+    def of(doc: Document, start: int, end: int) -> "Chunk":
+        return Chunk(content_hash(doc.id, str(start), str(end)), doc.id, start, end,
+                     doc.span(start, end))
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The exact source words that support a claim; ``quote == document.text[start:end]``."""
+
+    doc_id: str
+    start: int
+    end: int
+    quote: str
+    uri: str = ""
+    title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "uri": self.uri, "title": self.title,
+                "start": self.start, "end": self.end, "quote": self.quote}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its score (higher is better) and its document's metadata."""
+
+    chunk: Chunk
+    score: float
+    uri: str = ""
+    title: str = ""
+    published: str | None = None
+    page: int | None = None
+
+
+@dataclass
+class Answer:
+    """What ``Assistant.ask`` returns."""
+
+    text: str
+    citations: list[Citation]
+    refused: bool
+    sources: list[Hit] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    backend: str = "extractive"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answer": self.text, "refused": self.refused, "backend": self.backend,
+                "citations": [c.to_dict() for c in self.citations],
+                "timings": dict(self.timings)}

@@ -1,0 +1,276 @@
+"""Sources -> Documents. A source is a file, a directory (walked recursively), or an
+http(s) URL. Each yields ``Loaded`` items whose ``source_hash`` is computed from the raw
+bytes, so an unchanged source is recognised before any parsing."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from assistant.errors import SourceError
+from assistant.settings import Settings
+from assistant.types import Document
+from ingest.clean import clean_text, decode
+
+SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html",
+            ".htm": "html", ".pdf": "pdf", ".jsonl": "jsonl"}
+
+
+@dataclass
+class Loaded:
+    """A source found and read, not yet parsed. ``parse()`` raises SourceError."""
+
+    uri: str
+    source_hash: str
+    parse: Callable[[], Document]
+    origin: str  # the file or URL it came from (a JSONL file for its rows)
+
+
+def iter_sources(sources: list[str], settings: Settings,
+                 on_error: Callable[[SourceError], None]) -> Iterator[Loaded]:
+    """Expand files, directories and URLs into Loaded items; report failures, go on."""
+    for src in sources:
+        try:
+            if re.match(r"https?://", src, re.I):
+                yield fetch_url(src, settings)
+                continue
+            path = Path(src).expanduser()
+            if path.is_dir():
+                for f in walk(path, settings.include, settings.exclude):
+                    try:
+                        yield from load_file(f, settings)
+                    except SourceError as e:
+                        on_error(e)
+            elif path.is_file():
+                yield from load_file(path, settings)
+            else:
+                raise SourceError(src, "no such file or directory")
+        except SourceError as e:
+            on_error(e)
+
+
+def walk(root: Path, include: list[str], exclude: list[str]) -> list[Path]:
+    """Files under ``root`` matching an include glob and no exclude glob, sorted."""
+    out = []
+    for f in sorted(root.rglob("*")):
+        rel = f.relative_to(root).as_posix()
+        if any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(f.name, g) for g in exclude):
+            continue
+        if any(fnmatch.fnmatch(part, g) for part in rel.split("/")[:-1] for g in exclude):
+            continue
+        if f.is_file() and any(fnmatch.fnmatch(f.name, g) for g in include):
+            out.append(f)
+    return out
+
+
+def load_file(path: Path, settings: Settings) -> Iterator[Loaded]:
+    path = path.resolve()
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise SourceError(str(path), f"unsupported file type {path.suffix!r} "
+                          f"(supported: {', '.join(sorted(SUFFIXES))})")
+    size = path.stat().st_size
+    limit = settings.max_source_mb * 1e6
+    if size > limit:
+        raise SourceError(str(path), f"file is {size / 1e6:.1f} MB, over the "
+                          f"{settings.max_source_mb:g} MB limit (ASSISTANT_MAX_SOURCE_MB)")
+    if size == 0:
+        raise SourceError(str(path), "empty file")
+    data = path.read_bytes()
+    uri = str(path)
+    if kind == "jsonl":
+        yield from jsonl_rows(data, uri)
+    else:
+        yield Loaded(uri, _hash(data), lambda: parse_bytes(data, kind, uri), uri)
+
+
+def parse_bytes(data: bytes, kind: str, uri: str, url: str | None = None) -> Document:
+    if kind == "pdf":
+        doc = parse_pdf(data, uri)
+    elif kind == "html":
+        doc = parse_html(decode(data, uri), uri, url)
+    else:
+        doc = parse_text(decode(data, uri), uri)
+    if not doc.text.strip():
+        raise SourceError(uri, "no text left after cleaning (empty or only markup)")
+    return doc
+
+
+# --- formats -----------------------------------------------------------------------------
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def parse_text(raw: str, uri: str) -> Document:
+    """Plain text or Markdown. Optional front matter (``---`` / ``key: value`` / ``---``)
+    gives title, url, published and author; else the first line is the title."""
+    meta: dict[str, str] = {}
+    raw = raw.replace("\r\n", "\n")
+    m = _FRONT.match(raw)
+    if m:
+        for line in m.group(1).splitlines():
+            key, _, value = line.partition(":")
+            if value.strip():
+                meta[key.strip().lower()] = value.strip().strip('"')
+        raw = raw[m.end():]
+    text = clean_text(raw)
+    first = next((ln for ln in text.split("\n") if ln.strip()), "")
+    title = meta.pop("title", "") or (first.lstrip("# ").strip() if len(first) <= 200
+                                     else Path(uri).stem)
+    published = _iso_date(meta.pop("published", "") or meta.pop("date", ""))
+    return Document.make(uri, title, text, published, {**meta, "source": uri})
+
+
+def parse_html(html: str, uri: str, url: str | None = None) -> Document:
+    """The article's main text and metadata via trafilatura; navigation and boilerplate
+    are dropped."""
+    import trafilatura
+
+    try:
+        out = trafilatura.extract(html, output_format="json", with_metadata=True,
+                                  include_comments=False, include_tables=True, url=url)
+    except Exception as e:  # trafilatura raises many kinds on broken markup
+        raise SourceError(uri, f"cannot parse HTML ({e})") from None
+    if not out:
+        raise SourceError(uri, "no article text found in the HTML")
+    info = json.loads(out)
+    text = clean_text(info.get("text") or "")
+    meta = {k: info[k] for k in ("author", "hostname", "sitename") if info.get(k)}
+    if url:
+        meta["url"] = url
+    title = info.get("title") or (text.split("\n", 1)[0][:200])
+    return Document.make(uri, title, text, _iso_date(info.get("date") or ""),
+                         {**meta, "source": uri})
+
+
+def parse_pdf(data: bytes, uri: str) -> Document:
+    """Text of every page; ``meta['page_starts']`` holds each page's offset in the text."""
+    import io
+    import logging
+
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        pages = [clean_text(p.extract_text() or "") for p in reader.pages]
+        info = reader.metadata or {}
+    except Exception as e:
+        raise SourceError(uri, f"unreadable PDF ({type(e).__name__}: {e})") from None
+    if not pages:
+        raise SourceError(uri, "PDF has no pages (truncated or damaged?)")
+    text, starts = "", []
+    for page in pages:
+        if text:
+            text += "\n\n"
+        starts.append(len(text))
+        text += page
+    if not text.strip():
+        raise SourceError(uri, "PDF has no extractable text (scanned images need OCR)")
+    title = str(info.get("/Title") or "").strip() or Path(uri).stem
+    meta = {"page_starts": starts, "pages": len(pages), "source": uri}
+    if info.get("/Author"):
+        meta["author"] = str(info["/Author"])
+    return Document.make(uri, title, text, None, meta)
+
+
+def jsonl_rows(data: bytes, path: str) -> Iterator[Loaded]:
+    """One article per line: ``text`` required; ``title``, ``url``, ``published``,
+    ``author`` optional. A bad line is reported with its number; the rest go on."""
+    for n, line in enumerate(decode(data, path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield _failed(where, f"invalid JSON ({e.msg} at column {e.colno})")
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            yield _failed(where, "each line needs a JSON object with a string 'text'")
+            continue
+        url = row.get("url")
+        is_url = isinstance(url, str) and url.lower().startswith(("http://", "https://"))
+        uri = canonical_url(url) if is_url else f"{path}#L{n}"
+        yield Loaded(uri, _hash(line.encode()), _row_parser(row, uri, where, path), path)
+
+
+def _row_parser(row: dict, uri: str, where: str, path: str) -> Callable[[], Document]:
+    def parse() -> Document:
+        text = clean_text(row["text"])
+        if not text:
+            raise SourceError(where, "empty 'text'")
+        meta = {k: str(row[k]) for k in ("author", "url") if row.get(k)}
+        if isinstance(row.get("authors"), list) and row["authors"]:
+            meta["author"] = ", ".join(map(str, row["authors"]))
+        title = str(row.get("title") or text.split("\n", 1)[0][:120])
+        published = _iso_date(str(row.get("published") or row.get("publish_date") or ""))
+        return Document.make(uri, title, text, published, {**meta, "source": path})
+    return parse
+
+
+def _failed(where: str, reason: str) -> Loaded:
+    def parse() -> Document:
+        raise SourceError(where, reason)
+    return Loaded(where, "", parse, where)
+
+
+# --- URLs ---------------------------------------------------------------------------------
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, no fragment, no default port, no tracking params."""
+    p = urlsplit(url.strip())
+    host = (p.hostname or "").lower()
+    if p.port and not (p.scheme == "http" and p.port == 80 or
+                       p.scheme == "https" and p.port == 443):
+        host += f":{p.port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(p.query, keep_blank_values=True)
+                       if not k.lower().startswith(("utm_", "fbclid", "gclid"))])
+    return urlunsplit((p.scheme.lower(), host, p.path or "/", query, ""))
+
+
+def fetch_url(url: str, settings: Settings) -> Loaded:
+    limit = int(settings.max_source_mb * 1e6)
+    req = urllib.request.Request(url, headers={"User-Agent": "assistant/0.1 (+ingest)"})
+    try:
+        with urllib.request.urlopen(req, timeout=settings.url_timeout) as resp:
+            data = resp.read(limit + 1)
+            final = resp.geturl()
+            ctype = resp.headers.get_content_type()
+    except urllib.error.HTTPError as e:
+        raise SourceError(url, f"HTTP {e.code} {e.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise SourceError(url, f"unreachable ({reason}; timeout "
+                          f"{settings.url_timeout:g}s)") from None
+    if len(data) > limit:
+        raise SourceError(url, f"response is over the {settings.max_source_mb:g} MB limit "
+                          "(ASSISTANT_MAX_SOURCE_MB)")
+    if not data:
+        raise SourceError(url, "empty response")
+    uri = canonical_url(final)
+    kind = ("pdf" if ctype == "application/pdf" or data[:5] == b"%PDF-" else
+            "html" if "html" in ctype or data.lstrip()[:1] == b"<" else "text")
+    return Loaded(uri, _hash(data), lambda: parse_bytes(data, kind, uri, uri), uri)
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+
+
+def _iso_date(value: str) -> str | None:
+    m = _DATE.search(value or "")
+    if not m:
+        return None
+    y, mo, d = (int(g) for g in m.groups())
+    return f"{y:04d}-{mo:02d}-{d:02d}" if 1 <= mo <= 12 and 1 <= d <= 31 else None

@@ -1,0 +1,176 @@
+"""The write side: sources -> Documents -> Chunks -> vectors -> Store, incrementally.
+
+A document's identity is its uri (canonical URL or resolved path); its version is the
+hash of its text (``Document.id``). Unchanged sources are recognised by the hash of their
+raw bytes and cost no parsing and no embedding.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from assistant.errors import SourceError
+from assistant.settings import Settings
+from assistant.store import Store
+from assistant.types import Chunk, Document
+from ingest.chunking import chunk_document
+from ingest.loaders import Loaded, iter_sources
+
+EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one encode call
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    duplicate: list[tuple[str, str]] = field(default_factory=list)  # (uri, stored uri)
+    failed: list[tuple[str, str]] = field(default_factory=list)      # (source, reason)
+    chunks: int = 0
+    chars: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        rate = self.chunks / self.seconds if self.seconds else 0.0
+        return (f"added {len(self.added)}, updated {len(self.updated)}, unchanged "
+                f"{len(self.unchanged)}, removed {len(self.removed)}, duplicate "
+                f"{len(self.duplicate)}, failed {len(self.failed)} "
+                f"({self.chunks} chunks in {self.seconds:.1f}s, {rate:.1f} chunks/s)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "removed": self.removed,
+                "duplicate": [{"uri": u, "same_as": s} for u, s in self.duplicate],
+                "failed": [{"source": s, "reason": r} for s, r in self.failed],
+                "chunks": self.chunks, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class _Pending:
+    doc: Document
+    chunks: list[Chunk]
+    source_hash: str
+    is_update: bool
+
+
+class Ingestor:
+    """Runs one ingest: ``Ingestor(store, settings).run(["articles/"], sync=True)``."""
+
+    def __init__(self, store: Store, settings: Settings, progress: bool | None = None,
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.on_event = on_event or (lambda _msg: None)
+
+    def run(self, sources: list[str], sync: bool = False) -> IngestReport:
+        t0 = time.perf_counter()
+        report = IngestReport()
+        seen: set[str] = set()
+        claimed: dict[str, str] = {}  # doc id -> uri that stores it (this run)
+        batch: list[_Pending] = []
+        bar = self._bar()
+
+        def failed(e: SourceError) -> None:
+            report.failed.append((e.source, e.reason))
+            self.on_event(f"failed: {e}")
+
+        for item in iter_sources(sources, self.settings, failed):
+            seen.add(item.uri)
+            pending = self._prepare(item, report, claimed, failed)
+            if pending is not None:
+                batch.append(pending)
+                if sum(len(p.chunks) for p in batch) >= EMBED_BATCH_CHUNKS:
+                    self._flush(batch, report, bar)
+            if bar is not None:
+                bar.update(1)
+        self._flush(batch, report, bar)
+        if sync:
+            self._sync(sources, seen, report)
+        if bar is not None:
+            bar.close()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    # --- steps --------------------------------------------------------------------------
+    def _prepare(self, item: Loaded, report: IngestReport, claimed: dict[str, str],
+                 failed: Callable[[SourceError], None]) -> _Pending | None:
+        docs = self.store.docs
+        if item.source_hash and docs.source_hash(item.uri) == item.source_hash:
+            report.unchanged.append(item.uri)
+            claimed.setdefault(docs.get_by_uri(item.uri).id, item.uri)  # type: ignore[union-attr]
+            return None
+        try:
+            doc = item.parse()
+        except SourceError as e:
+            failed(e)
+            return None
+        stored_uri = claimed.get(doc.id) or docs.uri_of(doc.id)
+        if stored_uri == item.uri:  # same text, new bytes (e.g. re-saved): nothing to embed
+            docs.touch(item.uri, item.source_hash)
+            report.unchanged.append(item.uri)
+            return None
+        if stored_uri is not None:
+            report.duplicate.append((item.uri, stored_uri))
+            self.on_event(f"duplicate: {item.uri} has the same text as {stored_uri}")
+            return None
+        claimed[doc.id] = item.uri
+        chunks = chunk_document(doc, self.settings.chunk_tokens, self.settings.chunk_overlap)
+        return _Pending(doc, chunks, item.source_hash, docs.source_hash(item.uri) is not None)
+
+    def _flush(self, batch: list[_Pending], report: IngestReport, bar: Any) -> None:
+        if not batch:
+            return
+        texts = [embed_text(p.doc, c) for p in batch for c in p.chunks]
+        t = time.perf_counter()
+        vectors = self.store.embedder.embed(texts)
+        report.embed_seconds += time.perf_counter() - t
+        at = 0
+        for p in batch:
+            n = len(p.chunks)
+            self.store.put(p.doc, p.chunks, vectors[at:at + n], p.source_hash)
+            at += n
+            (report.updated if p.is_update else report.added).append(p.doc.uri)
+            report.chunks += n
+            report.chars += len(p.doc.text)
+        if bar is not None:
+            elapsed = max(time.perf_counter() - bar.start_t, 1e-9)
+            bar.set_postfix(chunks=report.chunks, chunks_s=f"{report.chunks / elapsed:.1f}")
+        batch.clear()
+
+    def _sync(self, sources: list[str], seen: set[str], report: IngestReport) -> None:
+        """Remove documents that came from a synced directory or file but are gone now.
+        Sources that failed to load are kept: a read error never deletes anything."""
+        failed = {s for s, _ in report.failed}
+        roots = [str(Path(s).expanduser().resolve()) for s in sources
+                 if not s.startswith(("http://", "https://")) and Path(s).expanduser().exists()]
+        for rec in self.store.records():
+            doc = self.store.docs.get(rec.id)
+            origin = str(doc.meta.get("source", rec.uri)) if doc else rec.uri
+            inside = any(origin == r or origin.startswith(r.rstrip("/") + "/") for r in roots)
+            if inside and rec.uri not in seen and origin not in failed and not any(
+                    f.startswith(origin + ":") for f in failed):
+                self.store.remove(rec.id)
+                report.removed.append(rec.uri)
+
+    def _bar(self) -> Any:
+        if not self.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(desc="ingest", unit="doc", file=sys.stderr, dynamic_ncols=True)
+
+
+def embed_text(doc: Document, chunk: Chunk) -> str:
+    """What is embedded for a chunk: its document's title, then its text."""
+    return f"{doc.title}\n{chunk.text}" if doc.title else chunk.text
