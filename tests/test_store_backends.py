@@ -1,0 +1,80 @@
+"""One ingest-and-search contract over every store backend (embedded Chroma and a real
+`chroma run` server) and every embedder (the packaged model and the fake)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+from tests.conftest import FakeEmbedder
+from tests.test_ingest import consistent
+
+
+@pytest.fixture(params=["embedded", "server"])
+def backend(request: pytest.FixtureRequest, home: Path,
+            monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    if request.param == "server":
+        url = request.getfixturevalue("chroma_server")
+        monkeypatch.setenv("ASSISTANT_CHROMA_URL", url)
+        return {"collection": f"t{abs(hash(str(home))) % 10**8}"}
+    return {}
+
+
+def test_ingest_and_search_contract(backend: dict[str, str], home: Path,
+                                    samples_copy: Path, real_embedder) -> None:
+    with Assistant(home=home, embedder=real_embedder, **backend) as a:
+        if os.environ.get("ASSISTANT_CHROMA_URL"):
+            assert a.settings.chroma_url and "127.0.0.1" in a.settings.chroma_url
+            assert not (home / "chroma").exists(), "server mode keeps no local Chroma"
+        r = a.ingest([samples_copy])
+        assert len(r.added) == 4
+        vec = real_embedder.embed(["How much has Alibaba committed to AI?"])[0]
+        hits = a.store.vectors.query(vec, 3)
+        rows = a.store.docs.chunk_pages([h.chunk_id for h in hits])
+        top_doc = a.document(rows[hits[0].chunk_id][0])
+        assert "380 billion yuan" in top_doc.text
+        assert hits[0].similarity > 0.4 and hits[0].similarity >= hits[-1].similarity
+        assert not a.ingest([samples_copy]).added
+        a.remove(top_doc.id)
+        consistent(a)
+        assert a.store.vectors.count() == sum(s.chunks for s in a.sources())
+
+
+@pytest.mark.parametrize("make", [FakeEmbedder, SentenceTransformerEmbedder, OnnxEmbedder],
+                         ids=["fake", "minilm-torch", "minilm-onnx-int8"])
+def test_embedder_contract(make: type) -> None:
+    e = make()
+    vecs = e.embed(["Alibaba invests in cloud computing.", "Alibaba spends on cloud.",
+                    "The telescope orbits the sun."])
+    assert len(vecs) == 3 and all(len(v) == e.dim for v in vecs)
+    for v in vecs:
+        assert math.isclose(sum(x * x for x in v), 1.0, rel_tol=1e-3)
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b))  # noqa: E731
+    assert dot(vecs[0], vecs[1]) > dot(vecs[0], vecs[2])
+    assert e.embed([]) == []
+    assert isinstance(e.name, str) and e.name
+
+
+def test_packaged_model_loads_offline(tmp_path: Path) -> None:
+    e = SentenceTransformerEmbedder()
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert e.name == "all-MiniLM-L6-v2" and e.dim == 384
+    q = OnnxEmbedder(cache_dir=tmp_path)  # a fresh export, from the local files only
+    assert q.name == "all-MiniLM-L6-v2+int8" and q.dim == 384
+    assert list(tmp_path.glob("onnx/*/model-int8.onnx"))
+    texts = ["Cloud revenue grew 26%.", "The telescope launched on 25 December 2021.",
+             "Fines reach 7% of turnover."] * 3
+    for a, b in zip(e.embed(texts), q.embed(texts)):
+        assert sum(x * y for x, y in zip(a, b)) > 0.97, "int8 stays close to the float model"
+
+
+def test_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no model files"):
+        SentenceTransformerEmbedder(str(tmp_path / "nope"))
