@@ -12,12 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from assistant.answering import Answerer
+from assistant.chat import ChatSession
 from assistant.docstore import DocRecord
 from assistant.embedder import Embedder, make_embedder
+from assistant.llm import LLM
+from assistant.retrieval import Filters, as_langchain_retriever
 from assistant.errors import ConfigError
 from assistant.settings import Settings, load_settings
 from assistant.store import Store
-from assistant.types import Answer, Document
+from assistant.types import Answer, Document, Hit
 from ingest.pipeline import IngestReport, Ingestor
 
 
@@ -25,13 +29,15 @@ class Assistant:
     """Ingest articles and answer questions about them with checked citations."""
 
     def __init__(self, home: str | Path | None = None, settings: Settings | None = None,
-                 embedder: Embedder | None = None, **overrides: Any) -> None:
+                 embedder: Embedder | None = None, llm: LLM | None = None,
+                 **overrides: Any) -> None:
         if settings is not None and (home is not None or overrides):
             raise ConfigError("pass either settings=... or home/overrides, not both")
         self.settings = settings or load_settings(home=home, **overrides)
         self.embedder = embedder or make_embedder(self.settings)
         self.store = Store(self.settings, self.embedder)
-        self._answerer: Any = None
+        self._llm = llm
+        self._answerer: Answerer | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -69,16 +75,30 @@ class Assistant:
         return self.store.get(doc_id)
 
     def ask(self, question: str, **filters: Any) -> Answer:
-        """Answer a question from the ingested articles, with checked citations."""
-        return self._get_answerer().ask(question, **filters)
+        """Answer a question from the ingested articles, with checked citations.
+        Filters: ``uri`` (prefix), ``published_after``, ``published_before`` (YYYY-MM-DD)."""
+        return self.answerer.ask(question, **filters)
 
     def stream(self, question: str, **filters: Any) -> Iterator[str | Answer]:
-        """Yield pieces of answer text, then the final ``Answer``."""
-        return self._get_answerer().stream(question, **filters)
+        """Yield pieces of checked answer text, then the final ``Answer``."""
+        return self.answerer.stream(question, **filters)
 
-    def _get_answerer(self) -> Any:
-        if self._answerer is None:
-            from assistant.answering import Answerer
+    def chat(self) -> ChatSession:
+        """A conversation that keeps history and rewrites follow-up questions."""
+        return ChatSession(self.answerer)
 
-            self._answerer = Answerer(self.store, self.settings)
+    def search(self, query: str, k: int | None = None, **filters: Any) -> list[Hit]:
+        """The retrieved chunks for ``query`` (hybrid dense + BM25), best first."""
+        return self.answerer.retriever.search(query, k or self.settings.top_k,
+                                              Filters(**filters) if filters else None)
+
+    def langchain_retriever(self, k: int | None = None, **filters: Any) -> Any:
+        """This index as a LangChain ``BaseRetriever``."""
+        return as_langchain_retriever(self.answerer.retriever, k or self.settings.top_k,
+                                      Filters(**filters) if filters else None)
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:  # built on first question: listing needs no LLM
+            self._answerer = Answerer(self.store, self.settings, self._llm)
         return self._answerer

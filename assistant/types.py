@@ -109,6 +109,19 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "extractive"
 
+    def source_number(self, citation: Citation) -> int | None:
+        """The ``[n]`` marker under which ``citation``'s source appears in the text."""
+        for n, hit in enumerate(self.sources, start=1):
+            c = hit.chunk
+            if c.doc_id == citation.doc_id and c.start <= citation.start and citation.end <= c.end:
+                return n
+        return None
+
+    def _repr_html_(self) -> str:
+        from assistant.display import answer_html
+
+        return answer_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {"answer": self.text, "refused": self.refused, "backend": self.backend,
                 "citations": [c.to_dict() for c in self.citations],

@@ -1,0 +1,166 @@
+"""Question -> Answer with checked citations.
+
+retrieve (hybrid) -> relevance gate (refuse without calling anything) -> backend
+(extractive, or an LLM given numbered sources as quoted data) -> citation check (drop
+markers of unknown sources; mark or drop claims whose key facts are not in the cited
+source) -> Answer. If no supported claim is left, the answer is a refusal.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import prompts
+from assistant.citations import Claim, check_claims, quotes_for, split_claims
+from assistant.errors import ConfigError
+from assistant.extractive import ExtractiveAnswerer
+from assistant.llm import LLM, Messages, make_llm
+from assistant.retrieval import Filters, HybridRetriever, Retriever
+from assistant.settings import Settings
+from assistant.store import Store
+from assistant.types import Answer, Citation, Hit
+
+REFUSAL = "Not in the sources: none of the ingested articles answers this question."
+LLM_REFUSAL = "NOT IN SOURCES"
+MAX_QUESTION_CHARS = 2000
+
+
+def format_sources(sources: list[Hit]) -> str:
+    """Numbered sources as delimited, quoted data. A source cannot close its own tag."""
+    blocks = []
+    for n, h in enumerate(sources, start=1):
+        body = h.chunk.text.replace("</source", "</ source").replace("<source", "< source")
+        title = h.title.replace('"', "'")
+        date = f' published="{h.published}"' if h.published else ""
+        blocks.append(f'<source id="{n}" title="{title}"{date}>\n{body}\n</source>')
+    return "\n\n".join(blocks)
+
+
+def build_messages(question: str, sources: list[Hit]) -> Messages:
+    return [{"role": "system", "content": prompts.render("answer_system")},
+            {"role": "user", "content": prompts.render("answer_user",
+                                                        sources=format_sources(sources),
+                                                        question=question)}]
+
+
+class Answerer:
+    """Runs the read side for one store and one configured backend."""
+
+    def __init__(self, store: Store, settings: Settings, llm: LLM | None = None,
+                 retriever: Retriever | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.retriever = retriever or HybridRetriever(store)
+        self.llm = llm if llm is not None else make_llm(settings)
+        self.extractive = ExtractiveAnswerer(store.embedder)
+        self.backend = self.llm.name if self.llm else "extractive"
+
+    # --- public -------------------------------------------------------------------------
+    def ask(self, question: str, **filters: Any) -> Answer:
+        answer = None
+        for piece in self.stream(question, **filters):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, **filters: Any) -> Iterator[str | Answer]:
+        """Yield checked answer text as it is produced (a sentence at a time), then the
+        final Answer."""
+        question = self._check_question(question)
+        t0 = time.perf_counter()
+        hits = self.retriever.search(question, self.settings.top_k,
+                                     Filters(**filters) if filters else None)
+        timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
+        best = getattr(self.retriever, "last_dense_best", 1.0)
+        if not hits or best < self.settings.min_relevance:
+            timings["answer_ms"] = 0.0
+            yield REFUSAL
+            yield Answer(REFUSAL, [], True, hits, timings, self.backend)
+            return
+        docs = {h.chunk.doc_id: self.store.get(h.chunk.doc_id).text for h in hits}
+        t1 = time.perf_counter()
+        if self.llm is None:
+            answer = self._extractive(question, hits, docs)
+            timings["answer_ms"] = (time.perf_counter() - t1) * 1000
+            answer.timings.update(timings)
+            yield answer.text
+            yield answer
+            return
+        claims: list[Claim] = []
+        for piece in self._llm_claims(question, hits, docs, claims):
+            yield piece
+        timings["answer_ms"] = (time.perf_counter() - t1) * 1000
+        yield self._assemble(claims, hits, docs, timings)
+
+    # --- steps --------------------------------------------------------------------------
+    @staticmethod
+    def _check_question(question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise ConfigError(f"the question is empty: {question!r}")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ConfigError(f"the question is {len(question)} characters long; the limit "
+                              f"is {MAX_QUESTION_CHARS}")
+        return question.strip()
+
+    def _extractive(self, question: str, hits: list[Hit], docs: dict[str, str]) -> Answer:
+        got = self.extractive.answer(question, hits, docs)
+        if got is None:
+            return Answer(REFUSAL, [], True, hits, {}, self.backend)
+        text, cites = got
+        # The extractive answer goes through the same check as an LLM's.
+        claims = check_claims(split_claims(text), hits, docs)
+        if not any(c.supported for c in claims):
+            return Answer(REFUSAL, [], True, hits, {}, self.backend)
+        return Answer(text, [c for _, c in cites], False, hits, {}, self.backend)
+
+    def _llm_claims(self, question: str, hits: list[Hit], docs: dict[str, str],
+                    claims: list[Claim]) -> Iterator[str]:
+        """Stream the LLM's answer; yield each sentence once it is complete and checked."""
+        assert self.llm is not None
+        messages = build_messages(question, hits)
+        buffer, done = "", 0
+        for token in self.llm.stream(messages):
+            buffer += token
+            parts = split_claims(buffer)
+            # A sentence is complete once the next one has begun: its markers are in.
+            complete = len(parts) - 1
+            if parts and parts[-1][0].startswith("["):  # a marker still being written
+                complete -= 1
+            for text, nums in parts[done:complete]:
+                yield from self._emit(check_claims([(text, nums)], hits, docs)[0], claims)
+            done = max(done, complete)
+        if LLM_REFUSAL in buffer.upper():
+            claims.clear()
+            return
+        for text, nums in split_claims(buffer)[done:]:
+            yield from self._emit(check_claims([(text, nums)], hits, docs)[0], claims)
+
+    def _emit(self, claim: Claim, claims: list[Claim]) -> Iterator[str]:
+        if LLM_REFUSAL in claim.text.upper():
+            return
+        claims.append(claim)
+        if claim.supported:
+            yield self._render(claim) + " "
+        elif self.settings.unsupported == "flag":
+            yield self._render(claim) + " "
+
+    def _render(self, claim: Claim) -> str:
+        marks = "".join(f"[{n}]" for n in claim.sources)
+        flag = "" if claim.supported else " [unsupported]"
+        return f"{claim.text} {marks}{flag}".replace("  ", " ").strip()
+
+    def _assemble(self, claims: list[Claim], hits: list[Hit], docs: dict[str, str],
+                  timings: dict[str, float]) -> Answer:
+        kept = [c for c in claims if c.supported or self.settings.unsupported == "flag"]
+        if not any(c.supported for c in claims):
+            return Answer(REFUSAL, [], True, hits, timings, self.backend)
+        citations: list[Citation] = []
+        for c in kept:
+            if c.supported:
+                for cite in quotes_for(c, hits, docs):
+                    if cite not in citations:
+                        citations.append(cite)
+        text = " ".join(self._render(c) for c in kept)
+        return Answer(text, citations, False, hits, timings, self.backend)

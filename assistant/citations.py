@@ -1,0 +1,143 @@
+"""Citation checking: every claim must point at source words that hold its key facts.
+
+An answer's text carries markers ``[n]`` naming numbered sources. ``verify`` keeps only
+markers of sources that were given, checks each sentence's key facts (numbers, amounts,
+dates, names) against the text of its cited sources, and picks as the quote the source
+sentence(s) that best support the claim, so that ``doc.text[start:end] == quote``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.types import Citation, Hit
+from ingest.chunking import sentence_spans
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[A-Z][a-zA-Z'’\-]+(?:\s+[A-Z][a-zA-Z'’\-]+)*")
+_WORD = re.compile(r"[a-z0-9]+")
+STOP = set("""a an and are as at be been but by can did do does for from had has have how
+i in into is it its of on or our that the their them then there these they this those to
+was were what when where which who whom whose why will with would you your about after
+also than over more most much many such said says say not no yes""".split())
+# Capitalised words that are not names when they start a clause.
+_NOT_NAMES = STOP | {"however", "since", "while", "although", "according", "in", "on", "at",
+                     "the", "this", "that", "it", "its", "they", "he", "she", "we", "as",
+                     "not", "some", "most", "chief", "revenue", "over", "more"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer, its cited source numbers and whether it is supported."""
+
+    text: str
+    sources: tuple[int, ...]
+    supported: bool
+    missing: tuple[str, ...] = ()
+
+
+def _norm_number(s: str) -> str:
+    return s.replace(",", "").rstrip(".")
+
+
+def key_facts(sentence: str) -> list[str]:
+    """Numbers and proper names a sentence asserts (what must appear in its source)."""
+    facts = [_norm_number(n) for n in _NUMBER.findall(sentence)]
+    for m in _NAME.finditer(sentence):
+        words = [w for w in m.group().split() if w.lower() not in _NOT_NAMES]
+        if words and not (m.start() == 0 and len(words) == 1 and len(m.group().split()) == 1):
+            facts.extend(words)
+    return facts
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in STOP and len(w) > 1}
+
+
+def supports(facts: list[str], source: str) -> list[str]:
+    """The facts *not* found in ``source`` (empty list = supported)."""
+    numbers = {_norm_number(n) for n in _NUMBER.findall(source)}
+    lowered = source.lower()
+    missing = []
+    for f in facts:
+        if f[0].isdigit():
+            if f not in numbers:
+                missing.append(f)
+        elif f.lower() not in lowered:
+            missing.append(f)
+    return missing
+
+
+def split_claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
+    """Split an LLM answer into sentences with the source numbers each cites. Markers at
+    the start of a sentence belong to the sentence before it."""
+    parts: list[tuple[str, tuple[int, ...]]] = []
+    for s, e in sentence_spans(answer):
+        sent = answer[s:e]
+        nums = tuple(int(n) for group in MARKER.findall(sent) for n in re.split(r"\s*,\s*",
+                                                                                 group))
+        lead = MARKER.match(sent)
+        if lead and parts and lead.start() == 0:
+            prev_text, prev_nums = parts[-1]
+            lead_nums = tuple(int(n) for n in re.split(r"\s*,\s*", lead.group(1)))
+            parts[-1] = (prev_text, prev_nums + lead_nums)
+            sent = sent[lead.end():]
+            nums = nums[len(lead_nums):]
+        text = MARKER.sub("", sent).strip()
+        if text:
+            parts.append((text, nums))
+    return parts
+
+
+def best_quote(claim: str, hit: Hit, doc_text: str, max_sentences: int = 2) -> Citation:
+    """The sentence (or two adjacent sentences) of ``hit`` that best support ``claim``."""
+    facts = [f.lower() for f in key_facts(claim)]
+    words = content_words(claim)
+    sents = sentence_spans(doc_text, hit.chunk.start, hit.chunk.end)
+    if not sents:
+        sents = [(hit.chunk.start, hit.chunk.end)]
+
+    def score(span: tuple[int, int]) -> tuple[int, int, int]:
+        text = doc_text[span[0]:span[1]]
+        found = len(facts) - len(supports(facts, text)) if facts else 0
+        return found, len(words & content_words(text)), -(span[1] - span[0])
+
+    candidates = list(sents)
+    if max_sentences > 1:
+        candidates += [(a[0], b[1]) for a, b in zip(sents, sents[1:])]
+    best = max(candidates, key=score)
+    # Prefer a single sentence when it alone holds as much support as the pair.
+    single = max(sents, key=score)
+    if score(single)[:2] >= score(best)[:2]:
+        best = single
+    start, end = best
+    return Citation(hit.chunk.doc_id, start, end, doc_text[start:end], hit.uri, hit.title)
+
+
+def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
+                 doc_texts: dict[str, str]) -> list[Claim]:
+    """Drop markers of sources that were not given; mark each claim supported or not."""
+    out = []
+    for text, nums in claims:
+        valid = tuple(dict.fromkeys(n for n in nums if 1 <= n <= len(sources)))
+        if not valid:
+            out.append(Claim(text, (), False, ("no valid citation",)))
+            continue
+        cited = " ".join(sources[n - 1].chunk.text for n in valid)
+        missing = tuple(supports(key_facts(text), cited))
+        overlap = content_words(text) & content_words(cited)
+        ok = not missing and (bool(overlap) or not content_words(text))
+        out.append(Claim(text, valid, ok, missing if missing else (
+            () if ok else ("no words in common with the cited source",))))
+    return out
+
+
+def quotes_for(claim: Claim, sources: list[Hit], doc_texts: dict[str, str]) -> list[Citation]:
+    """One quote per cited source, each an exact span of its document."""
+    cites = []
+    for n in claim.sources:
+        hit = sources[n - 1]
+        cites.append(best_quote(claim.text, hit, doc_texts[hit.chunk.doc_id]))
+    return cites

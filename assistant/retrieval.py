@@ -1,0 +1,203 @@
+"""The read side's first step: question -> ranked chunks (``Hit``).
+
+Dense (Chroma cosine) and lexical (BM25 via bm25s, persisted under the home and rebuilt
+when the document store changes) rankings are fused by reciprocal rank; hits that overlap
+or touch in the same document are merged into one span; filters restrict by uri prefix
+and published date range.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from assistant.errors import ConfigError
+from assistant.store import Store
+from assistant.types import Chunk, Hit, content_hash
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval: ``uri`` is a prefix of the document uri; dates are ISO days."""
+
+    uri: str | None = None
+    published_after: str | None = None
+    published_before: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("published_after", "published_before"):
+            v = getattr(self, name)
+            if v is not None and not _DATE.match(v):
+                raise ConfigError(f"{name} must be a YYYY-MM-DD date, got {v!r}")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.uri or self.published_after or self.published_before)
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]: ...
+
+
+class LexicalIndex:
+    """BM25 over chunk text (with its document's title), persisted per store version."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.dir = store.docs.path.with_suffix(".bm25")
+        self._lock = threading.Lock()
+        self._version = -1
+        self._bm25: Any = None
+        self._ids: list[str] = []
+
+    @staticmethod
+    def _tokenize(texts: list[str]) -> list[list[str]]:
+        import bm25s
+        import Stemmer
+
+        return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"),
+                              show_progress=False, return_ids=False)
+
+    def _ensure(self) -> None:
+        import bm25s
+
+        version = self.store.docs.version()
+        if version == self._version:
+            return
+        meta = self.dir / "chunk_ids.json"
+        if meta.exists():
+            saved = json.loads(meta.read_text())
+            if saved.get("version") == version:
+                self._bm25 = bm25s.BM25.load(str(self.dir), show_progress=False)
+                self._ids, self._version = saved["ids"], version
+                return
+        ids, texts = [], []
+        doc = None
+        for cid, doc_id, start, end in self.store.docs.iter_chunks():  # ordered by doc
+            if doc is None or doc.id != doc_id:
+                doc = self.store.docs.get(doc_id)
+            if doc is not None:
+                ids.append(cid)
+                texts.append(f"{doc.title}\n{doc.text[start:end]}")
+        self._ids, self._bm25 = ids, None
+        if ids:
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(self._tokenize(texts), show_progress=False)
+            tmp = self.dir.with_suffix(".bm25.tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            self._bm25.save(str(tmp), show_progress=False)
+            (tmp / "chunk_ids.json").write_text(json.dumps({"version": version, "ids": ids}))
+            shutil.rmtree(self.dir, ignore_errors=True)
+            tmp.rename(self.dir)
+        self._version = version
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        with self._lock:
+            self._ensure()
+            if self._bm25 is None:
+                return []
+            tokens = self._tokenize([query])
+            if not tokens[0]:
+                return []
+            docs, scores = self._bm25.retrieve(tokens, k=min(k, len(self._ids)),
+                                               show_progress=False)
+            return [(self._ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class HybridRetriever:
+    """Dense + BM25 fused by reciprocal rank; neighbours merged; filters applied."""
+
+    def __init__(self, store: Store, candidates: int = 30) -> None:
+        self.store = store
+        self.lexical = LexicalIndex(store)
+        self.candidates = candidates
+        self.last_dense_best = 0.0  # best cosine similarity of the last search
+
+    def allowed_docs(self, f: Filters) -> set[str]:
+        return {r.id for r in self.store.docs.records(f.uri) if
+                (not f.published_after or (r.published or "") >= f.published_after) and
+                (not f.published_before or (r.published or "9999") <= f.published_before)}
+
+    def dense(self, query: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
+        vec = self.store.embedder.embed([query])[0]
+        where = None
+        if allowed is not None:
+            if not allowed:
+                return []
+            where = {"doc_id": {"$in": sorted(allowed)}} if len(allowed) > 1 else {
+                "doc_id": next(iter(allowed))}
+        return [(h.chunk_id, h.similarity) for h in self.store.vectors.query(vec, n, where)]
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        if k < 1:
+            raise ConfigError(f"k must be at least 1, got {k}")
+        allowed = None if filters is None or filters.empty else self.allowed_docs(filters)
+        n = max(self.candidates, 3 * k)
+        dense = self.dense(query, n, allowed)
+        rows = self.store.docs.chunk_pages([c for c, _ in dense])
+        dense = [(c, s) for c, s in dense if c in rows]  # only committed chunks count
+        self.last_dense_best = dense[0][1] if dense else 0.0
+        lexical = self.lexical.search(query, n * (3 if allowed is not None else 1))
+        rows.update(self.store.docs.chunk_pages([c for c, _ in lexical if c not in rows]))
+        lexical = [(c, s) for c, s in lexical if c in rows and (
+            allowed is None or rows[c][0] in allowed)][:n]
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        sim = dict(dense)
+        ranked = sorted(fused, key=lambda c: -fused[c])
+        return self._merge([(c, fused[c], sim.get(c)) for c in ranked], rows, k)
+
+    def _merge(self, ranked: list[tuple[str, float, float | None]],
+               rows: dict[str, tuple[str, int, int, int | None]], k: int) -> list[Hit]:
+        """Merge overlapping or touching chunks of a document into one span, keeping the
+        best score, until k spans are chosen."""
+        spans: list[list[Any]] = []  # [doc_id, start, end, score, page]
+        for cid, score, _ in ranked:
+            doc_id, start, end, page = rows[cid]
+            for s in spans:
+                if s[0] == doc_id and start <= s[2] + 1 and end >= s[1] - 1:
+                    s[1], s[2] = min(s[1], start), max(s[2], end)
+                    break
+            else:
+                if len(spans) < k:
+                    spans.append([doc_id, start, end, score, page])
+        hits = []
+        for doc_id, start, end, score, page in spans:
+            doc = self.store.docs.get(doc_id)
+            if doc is None:
+                continue
+            chunk = Chunk(content_hash(doc_id, str(start), str(end)), doc_id, start, end,
+                          doc.text[start:end])
+            hits.append(Hit(chunk, score, doc.uri, doc.title, doc.published, page))
+        return hits
+
+
+def as_langchain_retriever(retriever: Retriever, k: int = 6,
+                           filters: Filters | None = None) -> Any:
+    """The retriever as a LangChain ``BaseRetriever`` for users' own chains."""
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document as LCDocument
+    from langchain_core.retrievers import BaseRetriever
+
+    class AssistantRetriever(BaseRetriever):
+        """Hybrid dense + BM25 retrieval over the assistant's index."""
+
+        def _get_relevant_documents(self, query: str, *,
+                                    run_manager: CallbackManagerForRetrieverRun
+                                    ) -> list[LCDocument]:
+            return [LCDocument(page_content=h.chunk.text, metadata={
+                "doc_id": h.chunk.doc_id, "uri": h.uri, "title": h.title, "start":
+                h.chunk.start, "end": h.chunk.end, "score": h.score, "published": h.published})
+                for h in retriever.search(query, k, filters)]
+
+    return AssistantRetriever()
+
