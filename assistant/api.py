@@ -29,14 +29,16 @@ class Assistant:
     """Ingest articles and answer questions about them with checked citations."""
 
     def __init__(self, home: str | Path | None = None, settings: Settings | None = None,
-                 embedder: Embedder | None = None, llm: LLM | None = None,
+                 embedder: Embedder | None = None, backend: LLM | None = None,
                  **overrides: Any) -> None:
+        """``home``/``overrides`` build Settings (or pass ``settings``); ``embedder`` and
+        ``backend`` (an LLM object) replace the configured ones, e.g. in tests."""
         if settings is not None and (home is not None or overrides):
             raise ConfigError("pass either settings=... or home/overrides, not both")
         self.settings = settings or load_settings(home=home, **overrides)
         self.embedder = embedder or make_embedder(self.settings)
         self.store = Store(self.settings, self.embedder)
-        self._llm = llm
+        self._llm = backend
         self._answerer: Answerer | None = None
 
     def close(self) -> None:

@@ -29,7 +29,7 @@ def subject_of(question: str) -> str | None:
         while words and words[0].lower() in _QWORDS:
             words.pop(0)
         if words:
-            return " ".join(words)
+            return re.sub(r"['’]s$", "", " ".join(words))
     return None
 
 

@@ -53,6 +53,7 @@ def model_path(model: str) -> Path:
 
 
 def _offline() -> None:
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in notebooks
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -46,6 +46,11 @@ QUESTION_TYPES = [
     ("place", re.compile(r"\bwhere\b|\bwhich (city|country|state|place|region)\b", re.I)),
     ("number", re.compile(r"\bhow (old|long|far|tall|fast)\b", re.I)),
 ]
+# Text that addresses an AI system rather than a reader: data, never an answer.
+INJECTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|"
+                       r"prompts?|guidelines)\b|\b(reply|respond|answer|say|output)\b.{0,30}"
+                       r"\b(to every|to all|with only|only with)\b|\byou are now\b|"
+                       r"\bsystem prompt\b|\bas an ai\b", re.I)
 W_MEANING, W_WORDS, W_TYPE, W_RANK = 0.55, 0.35, 0.15, 0.04
 MIN_SCORE = 0.30  # below this the best sentence does not answer the question
 
@@ -79,6 +84,7 @@ class Candidate:
     end: int
     text: str
     score: float
+    fits: float = 0.0  # how well it holds what the question asks for (0..1)
 
 
 class ExtractiveAnswerer:
@@ -100,7 +106,8 @@ class ExtractiveAnswerer:
                 sent = text[s:e]
                 heading = sent.startswith("#") or sent == hit.title or (
                     sent[-1] not in ".!?\"'”)" and len(sent.split()) < 12)
-                if (hit.chunk.doc_id, s) not in seen and len(sent.split()) >= 4 and not heading:
+                if (hit.chunk.doc_id, s) not in seen and len(sent.split()) >= 4 and not (
+                        heading or INJECTION.search(sent)):
                     seen.add((hit.chunk.doc_id, s))
                     spans.append((n, s, e, text[s:e]))
         if not spans:
@@ -124,7 +131,7 @@ class ExtractiveAnswerer:
                 fits = 0.5
             score = (W_MEANING * meaning + W_WORDS * words + W_TYPE * fits +
                      W_RANK / n)
-            out.append(Candidate(n, s, e, t, score))
+            out.append(Candidate(n, s, e, t, score, fits))
         return sorted(out, key=lambda c: -c.score)
 
     def answer(self, question: str, sources: list[Hit],
@@ -133,9 +140,14 @@ class ExtractiveAnswerer:
         ranked = self.candidates(question, sources, doc_texts)
         if not ranked or ranked[0].score < MIN_SCORE:
             return None
+        top = ranked[0]
+        if question_type(question):  # a typed question: answer with sentences that fit
+            fitting = [c for c in ranked if c.fits == 1.0 and c.score >= 0.8 * top.score]
+            if fitting:
+                ranked = fitting
         chosen = [ranked[0]]
         for c in ranked[1:]:
-            if len(chosen) >= self.max_sentences or c.score < 0.85 * ranked[0].score:
+            if len(chosen) >= self.max_sentences or c.score < 0.85 * top.score:
                 break
             new = stems(c.text) - set().union(*(stems(x.text) for x in chosen))
             if len(new) >= 0.5 * len(stems(c.text)):  # adds information, not a repeat

@@ -53,11 +53,16 @@ class OpenAILLM:
             return r.choices[0].message.content or ""
 
     def stream(self, messages: Messages) -> Iterator[str]:
+        events = 0
         with _errors(self.settings):
             for event in self._client.chat.completions.create(**self._args(messages),
                                                               stream=True):
+                events += 1
                 if event.choices and event.choices[0].delta.content:
                     yield event.choices[0].delta.content
+        if events == 0:
+            raise LLMError(f"{self._where()} sent a malformed response (no stream events); "
+                           "is it an OpenAI-compatible server?")
 
     def _where(self) -> str:
         return self.settings.llm_base_url or "api.openai.com"

