@@ -12,7 +12,8 @@ import time
 from typing import Any, Iterator
 
 import prompts
-from assistant.citations import Claim, check_claims, quotes_for, split_claims
+from assistant.citations import (Claim, check_claims, missing_entities, quotes_for,
+                                 split_claims)
 from assistant.errors import ConfigError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.llm import LLM, Messages, make_llm
@@ -75,11 +76,15 @@ class Answerer:
         timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
         best = getattr(self.retriever, "last_dense_best", 1.0)
         if not hits or best < self.settings.min_relevance:
-            timings["answer_ms"] = 0.0
-            yield REFUSAL
-            yield Answer(REFUSAL, [], True, hits, timings, self.backend)
+            yield from self._refuse(hits, timings)
             return
         docs = {h.chunk.doc_id: self.store.get(h.chunk.doc_id).text for h in hits}
+        # A question about a name that no retrieved article mentions is not answerable
+        # from them, however similar the rest of the words are.
+        everything = " ".join(f"{h.title} {docs[h.chunk.doc_id]}" for h in hits)
+        if missing_entities(question, everything):
+            yield from self._refuse(hits, timings)
+            return
         t1 = time.perf_counter()
         if self.llm is None:
             answer = self._extractive(question, hits, docs)
@@ -95,6 +100,12 @@ class Answerer:
         yield self._assemble(claims, hits, docs, timings)
 
     # --- steps --------------------------------------------------------------------------
+    def _refuse(self, hits: list[Hit], timings: dict[str, float]) -> Iterator[str | Answer]:
+        """A refusal made without calling any backend."""
+        timings["answer_ms"] = 0.0
+        yield REFUSAL
+        yield Answer(REFUSAL, [], True, hits, timings, self.backend)
+
     @staticmethod
     def _check_question(question: str) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -52,6 +52,31 @@ def key_facts(sentence: str) -> list[str]:
     return facts
 
 
+_QUESTION_WORDS = {"how", "what", "who", "whom", "whose", "when", "where", "which", "why",
+                   "is", "are", "was", "were", "did", "does", "do", "can", "could", "will",
+                   "would", "has", "have", "had", "should", "in", "on", "at", "after",
+                   "before", "since", "during", "according", "the", "a", "an", "this",
+                   "that", "these", "those", "i", "and", "what's", "who's"}
+
+
+def question_entities(question: str) -> list[str]:
+    """Names a question is about ("Alibaba", "Webb", "FIFA"): capitalised words that are
+    not question words. Acronyms of up to 3 letters (AI, US, EU) are left out: sources
+    often spell them another way."""
+    out = []
+    for w in re.findall(r"[A-Z][\w\-]*(?:['’]s)?", question):
+        w = re.sub(r"['’]s$", "", w)
+        if w.lower() in _QUESTION_WORDS or (w.isupper() and len(w) <= 3):
+            continue
+        out.append(w)
+    return out
+
+
+def missing_entities(question: str, text: str) -> list[str]:
+    lowered = text.lower()
+    return [e for e in question_entities(question) if e.lower() not in lowered]
+
+
 def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOP and len(w) > 1}
 

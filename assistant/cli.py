@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     from assistant.cli_ask import add_ask_commands
 
     add_ask_commands(sub, _settings_args)
+    from assistant.cli_eval import add_eval_command
+
+    add_eval_command(sub)
     return parser
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from assistant.citations import STOP
+from assistant.citations import STOP, missing_entities
 from assistant.embedder import Embedder
 from assistant.types import Citation, Hit
 from ingest.chunking import sentence_spans
@@ -102,6 +102,8 @@ class ExtractiveAnswerer:
         seen: set[tuple[str, int]] = set()
         for n, hit in enumerate(sources, start=1):
             text = doc_texts[hit.chunk.doc_id]
+            if missing_entities(question, f"{hit.title} {text}"):
+                continue  # this article is about something else
             for s, e in sentence_spans(text, hit.chunk.start, hit.chunk.end):
                 sent = text[s:e]
                 heading = sent.startswith("#") or sent == hit.title or (

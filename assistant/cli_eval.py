@@ -1,0 +1,45 @@
+"""``assistant eval``: measure ours against the naive baseline on a dataset."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_eval_command(sub: Any) -> None:
+    p = sub.add_parser("eval", help="evaluate answers and citations against a naive RAG "
+                       "baseline", description="Build a fresh index inside --out, run the "
+                       "questions through ours and the naive LangChain-tutorial pipeline, "
+                       "and write report.md, report.json, answers.jsonl and plots.")
+    p.add_argument("--dataset", required=True, choices=["realtimeqa", "jsonl"],
+                   help="dataset format")
+    p.add_argument("--data", required=True, type=Path,
+                   help="RealTime QA folder, or a questions .jsonl file")
+    p.add_argument("--corpus", type=Path, help="files to ingest (with --dataset jsonl)")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--llm", default="extractive", choices=["extractive", "openai",
+                                                            "llama-cpp"],
+                   help="answer backend for ours and the baseline")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (with --llm openai)")
+    p.add_argument("--model", help="model name (with --llm openai)")
+    p.add_argument("--limit", type=int, help="a random sample of N questions")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    p.add_argument("--withhold-gold", type=float, default=0.0, metavar="FRACTION",
+                   help="leave the gold articles of this fraction of questions out of the "
+                   "index, making them unanswerable")
+    p.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.harness import EvalConfig, run
+    from eval.report import markdown
+
+    cfg = EvalConfig(args.dataset, args.data, args.out, args.llm, args.limit, args.seed,
+                     args.withhold_gold, args.corpus, args.base_url, args.model,
+                     not args.no_baseline)
+    result = run(cfg)
+    print(markdown(result))
+    print(f"wrote {args.out / 'report.md'}, report.json, answers.jsonl and plots")
+    return 0

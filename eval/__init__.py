@@ -1,0 +1,1 @@
+"""The evaluation harness (``assistant eval``) and its own small datasets."""

@@ -1,0 +1,113 @@
+"""Evaluation datasets: RealTime QA (the layout of ../shared/eval/realtimeqa) and our own
+JSONL format. Both become a list of ``Question`` and a corpus of articles (dicts with
+``url``, ``title``, ``text``, ``published``) that the harness ingests as JSONL."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import ConfigError
+from eval.metrics import normalize_answer
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    answers: list[str]
+    answerable: bool = True
+    gold_uris: list[str] = field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
+    answer_index: int | None = None
+
+
+@dataclass
+class EvalSet:
+    name: str
+    questions: list[Question]
+    corpus: list[dict]  # {"url", "title", "text", "published"}
+    by_question: dict[str, list[str]] = field(default_factory=dict)  # id -> article urls
+
+
+def _article(r: dict) -> dict | None:
+    if not r.get("url") or not (r.get("text") or "").strip():
+        return None
+    return {"url": r["url"], "title": r.get("title") or "", "text": r["text"],
+            "published": r.get("publish_date") or r.get("published") or ""}
+
+
+def load_realtimeqa(path: Path) -> EvalSet:
+    """``path``: a year folder (2022: gold articles; 2026: search results) or the parent
+    folder holding both. Questions without any article are skipped."""
+    path = Path(path)
+    folders = [path] if list(path.glob("*_qa.jsonl")) else sorted(p for p in path.iterdir()
+                                                                   if p.is_dir())
+    if not folders or not any(list(f.glob("*_qa.jsonl")) for f in folders):
+        raise ConfigError(f"{path}: no RealTime QA *_qa.jsonl files here")
+    questions: list[Question] = []
+    corpus: dict[str, dict] = {}
+    by_question: dict[str, list[str]] = {}
+    for folder in folders:
+        for qa_file in sorted(folder.glob("*_qa.jsonl")):
+            week = qa_file.name.split("_")[0]
+            gold = folder / f"{week}_gold.jsonl"
+            gcs = folder / f"{week}_gcs.jsonl.gz"
+            docs: dict[str, list[dict]] = {}
+            if gold.exists():
+                lines = gold.read_text(encoding="utf-8").splitlines()
+            elif gcs.exists():
+                with gzip.open(gcs, "rt", encoding="utf-8") as fh:
+                    lines = fh.read().splitlines()
+            else:
+                continue
+            for line in lines:
+                r = json.loads(line)
+                docs[r["question_id"]] = [a for a in map(_article, r.get("search_result")
+                                                         or []) if a]
+            for line in qa_file.read_text(encoding="utf-8").splitlines():
+                q = json.loads(line)
+                arts = docs.get(q["question_id"]) or []
+                if not arts:
+                    continue
+                idx = int(q["answer"][0])
+                answer = q["choices"][idx]
+                for a in arts:
+                    corpus.setdefault(a["url"], a)
+                by_question[q["question_id"]] = [a["url"] for a in arts]
+                if gold.exists():
+                    gold_uris = [a["url"] for a in arts]
+                else:  # search results: gold are those that contain the answer
+                    norm = normalize_answer(answer)
+                    gold_uris = [a["url"] for a in arts
+                                 if norm and norm in normalize_answer(a["text"])]
+                questions.append(Question(q["question_id"], q["question_sentence"], [answer],
+                                          bool(gold_uris), gold_uris, q["choices"], idx))
+    return EvalSet("realtimeqa", questions, list(corpus.values()), by_question)
+
+
+def load_jsonl(path: Path, corpus: Path) -> EvalSet:
+    """Our format: one ``{"question", "answers", "answerable", "gold_uris"}`` per line;
+    ``corpus`` is a file or folder that ``assistant ingest`` takes."""
+    questions = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            questions.append(Question(r.get("id") or f"q{n}", r["question"],
+                                      list(r.get("answers") or []),
+                                      bool(r.get("answerable", True)),
+                                      list(r.get("gold_uris") or [])))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ConfigError(f"{path}:{n}: not a question line ({e})") from None
+    return EvalSet("jsonl", questions, [{"path": str(Path(corpus).resolve())}])
+
+
+def sample(questions: list[Question], limit: int | None, seed: int) -> list[Question]:
+    if limit is None or limit >= len(questions):
+        return list(questions)
+    return random.Random(seed).sample(questions, limit)

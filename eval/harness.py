@@ -1,0 +1,208 @@
+"""``assistant eval``: build a fresh index inside DIR, run the questions through ours and the
+naive baseline in the same process, and write report.json, report.md, answers.jsonl and
+plots."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.api import Assistant
+from assistant.errors import ConfigError
+from assistant.settings import load_settings
+from eval import metrics as M
+from eval.datasets import EvalSet, Question, load_jsonl, load_realtimeqa, sample
+from eval.naive import NaivePipeline
+from eval.report import write_outputs
+from ingest.loaders import load_file
+
+@dataclass
+class EvalConfig:
+    dataset: str
+    data: Path
+    out: Path
+    llm: str = "extractive"
+    limit: int | None = None
+    seed: int = 0
+    withhold_gold: float = 0.0
+    corpus: Path | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    baseline: bool = True
+
+    def __post_init__(self) -> None:
+        if self.dataset not in ("realtimeqa", "jsonl"):
+            raise ConfigError(f"--dataset must be realtimeqa or jsonl, got {self.dataset!r}")
+        if not 0 <= self.withhold_gold < 1:
+            raise ConfigError(f"--withhold-gold must be in [0, 1), got {self.withhold_gold}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"--limit must be positive, got {self.limit}")
+        if self.dataset == "jsonl" and self.corpus is None:
+            raise ConfigError("--dataset jsonl needs --corpus PATH (files to ingest)")
+
+
+def is_gold(uri: str, gold: list[str]) -> bool:
+    return any(uri == g or uri.endswith("/" + g) for g in gold)
+
+
+def load(cfg: EvalConfig) -> EvalSet:
+    if cfg.dataset == "realtimeqa":
+        return load_realtimeqa(cfg.data)
+    assert cfg.corpus is not None
+    return load_jsonl(cfg.data, cfg.corpus)
+
+
+def withhold(qs: list[Question], fraction: float, seed: int) -> set[str]:
+    """Pick a fraction of answerable questions and return their gold uris to leave out."""
+    answerable = [q for q in qs if q.answerable and q.gold_uris]
+    chosen = random.Random(seed + 1).sample(answerable, int(round(fraction * len(answerable))))
+    return {u for q in chosen for u in q.gold_uris}
+
+
+def build_corpus(cfg: EvalConfig, ds: EvalSet, qs: list[Question],
+                 left_out: set[str]) -> tuple[list[str], list[dict]]:
+    """Sources to ingest (ours) and article dicts (naive), without withheld articles."""
+    if cfg.dataset == "jsonl":
+        root = Path(ds.corpus[0]["path"])
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        keep = [f for f in files if not is_gold(str(f), sorted(left_out))]
+        settings = load_settings()
+        arts = [{"url": d.uri, "title": d.title, "text": d.text}
+                for f in keep for d in (item.parse() for item in load_file(f, settings))]
+        return [str(f) for f in keep], arts
+    # The whole corpus, whatever the sample of questions: retrieval stays as hard.
+    arts = [a for a in ds.corpus if a["url"] not in left_out]
+    path = cfg.out / "corpus.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in arts), encoding="utf-8")
+    return [str(path)], arts
+
+
+def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    ds = load(cfg)
+    qs = sample(ds.questions, cfg.limit, cfg.seed)
+    left_out = withhold(qs, cfg.withhold_gold, cfg.seed) if cfg.withhold_gold else set()
+    sources, articles = build_corpus(cfg, ds, qs, left_out)
+    indexed = {a["url"] for a in articles}
+    home = cfg.out / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    overrides = {k: v for k, v in (("llm_base_url", cfg.llm_base_url),
+                                   ("llm_model", cfg.llm_model)) if v}
+    a = Assistant(home=home, llm=cfg.llm, **overrides)
+    t = time.perf_counter()
+    report = a.ingest(sources, progress=False)
+    ingest_s = time.perf_counter() - t
+    naive = NaivePipeline(articles, a.answerer.llm) if cfg.baseline else None
+    rows = []
+    bar = _bar(len(qs), progress)
+    for i, q in enumerate(qs, start=1):
+        gold_in_index = [u for u in q.gold_uris if u in indexed or cfg.dataset == "jsonl"
+                         and not is_gold(u, sorted(left_out))]
+        answerable = q.answerable and bool(gold_in_index)
+        # Unanswerable: its gold was withheld, or the dataset says so. (RealTime QA 2026
+        # questions whose answer is in no article are neither: their label is unknown.)
+        unanswerable = (bool(q.gold_uris) and not gold_in_index) or (
+            cfg.dataset == "jsonl" and not q.answerable)
+        row = {"id": q.id, "question": q.question, "answers": q.answers,
+               "answerable": answerable, "unanswerable": unanswerable,
+               "gold_uris": q.gold_uris,
+               "ours": score_ours(a, q, gold_in_index)}
+        if naive is not None:
+            row["naive"] = score_naive(naive, q, gold_in_index)
+        rows.append(row)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(contains_gold=f"{M.mean([r['ours']['contains_gold'] for r in rows]):.2f}")
+    if bar is not None:
+        bar.close()
+    a.close()
+    if naive is not None:
+        naive.close()
+    result = {"dataset": cfg.dataset, "n": len(qs),
+              "settings": {**{k: str(v) for k, v in asdict(cfg).items()},
+                           "ingested_docs": len(report.added), "ingest_seconds": ingest_s,
+                           "withheld_articles": len(left_out)},
+              "ours": aggregate([r["ours"] for r in rows], rows)}
+    if naive is not None:
+        result["baseline"] = aggregate([r["naive"] for r in rows], rows)
+    write_outputs(cfg.out, result, rows)
+    return result
+
+
+def score_ours(a: Assistant, q: Question, gold: list[str]) -> dict[str, Any]:
+    t = time.perf_counter()
+    hits = a.search(q.question, k=10)
+    retrieve_ms = (time.perf_counter() - t) * 1000
+    ranked = [h.uri for h in hits]
+    ans = a.ask(q.question)
+    valid = [a.document(c.doc_id).text[c.start:c.end] == c.quote for c in ans.citations]
+    return per_question(q, gold, ranked, ans.text, ans.refused,
+                        [c.uri for c in ans.citations], valid, retrieve_ms,
+                        ans.timings.get("retrieve_ms", 0) + ans.timings.get("answer_ms", 0),
+                        [c.quote for c in ans.citations])
+
+
+def score_naive(n: NaivePipeline, q: Question, gold: list[str]) -> dict[str, Any]:
+    r = n.ask(q.question)
+    return per_question(q, gold, r.ranked_uris, r.text, r.refused,
+                        [c["uri"] for c in r.citations], [n.valid(c) for c in r.citations],
+                        r.retrieve_ms, r.retrieve_ms + r.answer_ms,
+                        [c["quote"][:300] for c in r.citations])
+
+
+def per_question(q: Question, gold: list[str], ranked: list[str], text: str, refused: bool,
+                 cited: list[str], valid: list[bool], retrieve_ms: float, total_ms: float,
+                 quotes: list[str]) -> dict[str, Any]:
+    gold_set = {u for u in ranked + cited if is_gold(u, gold)}
+    correct = (not refused) and M.contains_gold(text, q.answers) == 1.0
+    return {"answer": text, "refused": refused, "ranked": ranked[:10], "quotes": quotes,
+            "hit@1": M.hit_at(ranked, gold_set, 1) if gold else None,
+            "hit@4": M.hit_at(ranked, gold_set, 4) if gold else None,
+            "hit@10": M.hit_at(ranked, gold_set, 10) if gold else None,
+            "hits@k": [M.hit_at(ranked, gold_set, k) for k in range(1, 11)] if gold else None,
+            "mrr@10": M.mrr_at(ranked, gold_set, 10) if gold else None,
+            "contains_gold": 0.0 if refused else M.contains_gold(text, q.answers),
+            "em": 0.0 if refused else M.exact_match(text, q.answers),
+            "f1": 0.0 if refused else M.f1(text, q.answers),
+            "correct": correct, "valid": valid,
+            "citation_precision": M.citation_precision(cited, gold_set) if gold else None,
+            "citation_recall": (sum(any(is_gold(u, [g]) for u in cited) for g in gold) /
+                                len(gold)) if gold else None,
+            "retrieve_ms": retrieve_ms, "latency_ms": total_ms}
+
+
+def aggregate(scores: list[dict], rows: list[dict]) -> dict[str, float | None]:
+    answerable = [s for s, r in zip(scores, rows) if r["answerable"]]
+    valid = [v for s in scores for v in s["valid"]]
+    lat = [s["latency_ms"] for s in scores]
+    out = {k: M.mean([s[k] for s in scores]) for k in ("hit@1", "hit@4", "hit@10", "mrr@10")}
+    out.update({
+        "contains_gold": M.mean([s["contains_gold"] for s in answerable]),
+        "em": M.mean([s["em"] for s in answerable]),
+        "f1": M.mean([s["f1"] for s in answerable]),
+        "truthfulness": M.truthfulness([s["correct"] for s in scores],
+                                       [s["refused"] for s in scores]),
+        "citation_validity": M.rate(valid),
+        "citation_precision": M.mean([s["citation_precision"] for s in scores]),
+        "citation_recall": M.mean([s["citation_recall"] for s in scores]),
+        "refusal_rate_unanswerable": M.rate([s["refused"] for s, r in zip(scores, rows)
+                                             if r["unanswerable"]]),
+        "false_refusal_rate": M.rate([s["refused"] for s in answerable]),
+        "latency_p50_ms": M.percentile(lat, 50), "latency_p95_ms": M.percentile(lat, 95),
+        "retrieve_p50_ms": M.percentile([s["retrieve_ms"] for s in scores], 50),
+    })
+    return out
+
+
+def _bar(total: int, progress: bool | None) -> Any:
+    if not (sys.stderr.isatty() if progress is None else progress):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="eval", unit="q", file=sys.stderr)

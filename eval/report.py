@@ -1,0 +1,79 @@
+"""Eval outputs: report.json, report.md, answers.jsonl and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+KEYS = ["hit@1", "hit@4", "hit@10", "mrr@10", "contains_gold", "em", "f1", "truthfulness",
+        "citation_validity", "citation_precision", "citation_recall",
+        "refusal_rate_unanswerable", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms"]
+
+
+def _fmt(v: float | None, key: str) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.0f}" if key.endswith("_ms") else f"{v:.3f}"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    s = result["settings"]
+    lines = [f"# Evaluation: {result['dataset']} ({result['n']} questions)", "",
+             f"Data `{s['data']}`, backend `{s['llm']}`, limit {s['limit']}, seed {s['seed']}, "
+             f"withheld gold fraction {s['withhold_gold']} ({s['withheld_articles']} "
+             f"articles), {s['ingested_docs']} documents indexed in "
+             f"{float(s['ingest_seconds']):.1f} s.", "",
+             "| metric | ours | naive | ours / naive (or difference) |", "| --- | --- | --- | --- |"]
+    base = result.get("baseline") or {}
+    for k in KEYS:
+        o, b = result["ours"].get(k), base.get(k)
+        ratio = (f"{o / b:.2f}x" if isinstance(o, float) and isinstance(b, float) and o > 0
+                 and b > 0 else f"{o - b:+.3f}" if isinstance(o, float) and
+                 isinstance(b, float) else "n/a")
+        lines.append(f"| {k} | {_fmt(o, k)} | {_fmt(b, k)} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def plots(out: Path, rows: list[dict]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in ("ours", "naive"):
+        curves = [r[name]["hits@k"] for r in rows if name in r and r[name]["hits@k"]]
+        if curves:
+            ys = [sum(c[k] for c in curves) / len(curves) for k in range(10)]
+            ax.plot(range(1, 11), ys, marker="o", label=name)
+    ax.set(xlabel="k", ylabel="Hit@k", title="Retrieval: gold article in the top k",
+           ylim=(0, 1))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "hit_at_k.png", dpi=100)
+    made.append("hit_at_k.png")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in ("ours", "naive"):
+        lat = [r[name]["latency_ms"] for r in rows if name in r]
+        if lat:
+            ax.hist(lat, bins=30, alpha=0.6, label=name)
+    ax.set(xlabel="latency per question (ms)", ylabel="questions", title="Answer latency")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=100)
+    made.append("latency.png")
+    plt.close("all")
+    return made
+
+
+def write_outputs(out: Path, result: dict[str, Any], rows: list[dict]) -> None:
+    (out / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    with open(out / "answers.jsonl", "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    md = markdown(result)
+    pics = plots(out, rows)
+    md += "\n" + "\n".join(f"![{p}]({p})" for p in pics) + "\n"
+    (out / "report.md").write_text(md, encoding="utf-8")

@@ -1,0 +1,87 @@
+"""Metrics on hand-made cases (each would fail a metric that always says 1.0) and the
+harness end to end on our own small dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval import metrics as M
+from tests.conftest import ROOT, SAMPLES, shared_or_skip
+
+
+def test_squad_normalisation_em_and_f1() -> None:
+    assert M.normalize_answer("The  Eiffel-Tower!") == "eiffeltower"
+    assert M.exact_match("the Ariane 5.", ["Ariane 5"]) == 1.0
+    assert M.exact_match("Ariane 6", ["Ariane 5"]) == 0.0
+    assert M.f1("Ariane 5 rocket", ["Ariane 5"]) == pytest.approx(0.8)
+    assert M.f1("Soyuz", ["Ariane 5"]) == 0.0
+    assert M.f1("", [""]) == 1.0
+
+
+def test_contains_gold_respects_word_boundaries() -> None:
+    assert M.contains_gold("It cost 380 billion yuan over three years.", ["380 billion yuan"])
+    assert not M.contains_gold("It cost 1380 billion yuan.", ["380 billion yuan"])
+    assert not M.contains_gold("Anything", [])
+
+
+def test_truthfulness_crag() -> None:
+    assert M.truthfulness([True, False, False], [False, False, True]) == pytest.approx(0.0)
+    assert M.truthfulness([False, False], [False, False]) == -1.0
+    assert M.truthfulness([True, True], [False, False]) == 1.0
+    assert M.truthfulness([], []) == 0.0
+
+
+def test_retrieval_metrics() -> None:
+    ranked = ["a", "b", "g", "c"]
+    assert M.hit_at(ranked, {"g"}, 1) == 0.0 and M.hit_at(ranked, {"g"}, 4) == 1.0
+    assert M.mrr_at(ranked, {"g"}) == pytest.approx(1 / 3)
+    assert M.mrr_at(ranked, {"z"}) == 0.0
+
+
+def test_citation_metrics_and_rates() -> None:
+    assert M.citation_precision(["g1", "x"], {"g1", "g2"}) == 0.5
+    assert M.citation_recall(["g1", "x"], {"g1", "g2"}) == 0.5
+    assert M.citation_precision([], {"g"}) is None
+    assert M.rate([True, False, False, False]) == 0.25
+    assert M.percentile([5, 1, 3, 2, 4], 50) == 3 and M.percentile([1, 2, 3, 4], 95) == 4
+    assert M.mean([None, 1.0, 0.0]) == 0.5
+
+
+def test_harness_on_our_dataset(tmp_path: Path) -> None:
+    from eval.harness import EvalConfig, run
+
+    out = tmp_path / "out"
+    result = run(EvalConfig("jsonl", ROOT / "eval" / "samples_qa.jsonl", out,
+                            corpus=SAMPLES, withhold_gold=0.25, seed=1))
+    assert result["n"] == 20
+    for side in ("ours", "baseline"):
+        assert set(json.loads((out / "report.json").read_text())[side]) >= {
+            "hit@1", "hit@4", "hit@10", "mrr@10", "contains_gold", "em", "f1",
+            "truthfulness", "citation_validity", "citation_precision", "citation_recall",
+            "refusal_rate_unanswerable", "false_refusal_rate", "latency_p50_ms",
+            "latency_p95_ms"}
+    ours, naive = result["ours"], result["baseline"]
+    assert ours["citation_validity"] == 1.0 and naive["citation_validity"] == 1.0
+    assert ours["refusal_rate_unanswerable"] >= 0.8 > naive["refusal_rate_unanswerable"]
+    assert ours["false_refusal_rate"] <= 0.1
+    assert ours["contains_gold"] > naive["contains_gold"]
+    assert ours["truthfulness"] > naive["truthfulness"]
+    rows = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    assert len(rows) == 20 and all("ours" in r and "naive" in r for r in rows)
+    assert (out / "hit_at_k.png").stat().st_size > 1000 and (out / "latency.png").exists()
+    assert "| contains_gold |" in (out / "report.md").read_text()
+
+
+def test_realtimeqa_loader() -> None:
+    from eval.datasets import load_realtimeqa
+
+    ds = load_realtimeqa(shared_or_skip("eval/realtimeqa/2022"))
+    assert 100 <= len(ds.questions) <= 140 and all(q.gold_uris for q in ds.questions)
+    q = ds.questions[0]
+    assert q.answers == [q.choices[q.answer_index]]
+    ds26 = load_realtimeqa(shared_or_skip("eval/realtimeqa/2026"))
+    assert len(ds26.corpus) > 1000
+    assert any(q.gold_uris for q in ds26.questions)
