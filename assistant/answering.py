@@ -45,6 +45,17 @@ def build_messages(question: str, sources: list[Hit]) -> Messages:
                                                         question=question)}]
 
 
+def final_answer(pieces: Iterator[str | Answer]) -> Answer:
+    """Run a stream to its end and return the Answer it closes with."""
+    answer = None
+    for piece in pieces:
+        if isinstance(piece, Answer):
+            answer = piece
+    if answer is None:
+        raise RuntimeError("the answer stream ended without an Answer")
+    return answer
+
+
 class Answerer:
     """Runs the read side for one store and one configured backend."""
 
@@ -59,12 +70,7 @@ class Answerer:
 
     # --- public -------------------------------------------------------------------------
     def ask(self, question: str, **filters: Any) -> Answer:
-        answer = None
-        for piece in self.stream(question, **filters):
-            if isinstance(piece, Answer):
-                answer = piece
-        assert answer is not None
-        return answer
+        return final_answer(self.stream(question, **filters))
 
     def stream(self, question: str, **filters: Any) -> Iterator[str | Answer]:
         """Yield checked answer text as it is produced (a sentence at a time), then the

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import prompts
+from assistant.answering import final_answer
 from assistant.types import Answer
 
 _FOLLOW = re.compile(r"\b(it|its|it's|they|them|their|theirs|he|him|his|she|her|hers|this|"
@@ -90,12 +91,7 @@ class ChatSession:
             yield piece
 
     def ask(self, question: str, **filters: Any) -> Answer:
-        final = None
-        for piece in self.stream(question, **filters):
-            if isinstance(piece, Answer):
-                final = piece
-        assert final is not None
-        return final
+        return final_answer(self.stream(question, **filters))
 
     def reset(self) -> None:
         self.history.clear()

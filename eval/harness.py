@@ -142,10 +142,13 @@ def score_ours(a: Assistant, q: Question, gold: list[str]) -> dict[str, Any]:
     ranked = [h.uri for h in hits]
     ans = a.ask(q.question)
     valid = [a.document(c.doc_id).text[c.start:c.end] == c.quote for c in ans.citations]
-    return per_question(q, gold, ranked, ans.text, ans.refused,
-                        [c.uri for c in ans.citations], valid, retrieve_ms,
-                        ans.timings.get("retrieve_ms", 0) + ans.timings.get("answer_ms", 0),
-                        [c.quote for c in ans.citations])
+    row = per_question(q, gold, ranked, ans.text, ans.refused,
+                       [c.uri for c in ans.citations], valid, retrieve_ms,
+                       ans.timings.get("retrieve_ms", 0) + ans.timings.get("answer_ms", 0),
+                       [c.quote for c in ans.citations])
+    row["relevance"] = getattr(a.answerer.retriever, "last_dense_best", None)
+    row["stage_ms"] = {k: ans.timings.get(k, 0.0) for k in ("retrieve_ms", "answer_ms")}
+    return row
 
 
 def score_naive(n: NaivePipeline, q: Question, gold: list[str]) -> dict[str, Any]:
@@ -195,8 +198,11 @@ def aggregate(scores: list[dict], rows: list[dict]) -> dict[str, float | None]:
                                              if r["unanswerable"]]),
         "false_refusal_rate": M.rate([s["refused"] for s in answerable]),
         "latency_p50_ms": M.percentile(lat, 50), "latency_p95_ms": M.percentile(lat, 95),
-        "retrieve_p50_ms": M.percentile([s["retrieve_ms"] for s in scores], 50),
     })
+    for stage in ("retrieve_ms", "answer_ms"):  # per stage of ask(), where recorded
+        vals = [s["stage_ms"][stage] for s in scores if "stage_ms" in s]
+        out[f"{stage[:-3]}_p50_ms"] = M.percentile(vals, 50)
+        out[f"{stage[:-3]}_p95_ms"] = M.percentile(vals, 95)
     return out
 
 

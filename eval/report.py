@@ -26,12 +26,29 @@ def markdown(result: dict[str, Any]) -> str:
              f"{float(s['ingest_seconds']):.1f} s.", "",
              "| metric | ours | naive | ours / naive (or difference) |", "| --- | --- | --- | --- |"]
     base = result.get("baseline") or {}
-    for k in KEYS:
+    extra = [k for k in result["ours"] if k not in KEYS]
+    for k in KEYS + extra:
         o, b = result["ours"].get(k), base.get(k)
         ratio = (f"{o / b:.2f}x" if isinstance(o, float) and isinstance(b, float) and o > 0
                  and b > 0 else f"{o - b:+.3f}" if isinstance(o, float) and
                  isinstance(b, float) else "n/a")
         lines.append(f"| {k} | {_fmt(o, k)} | {_fmt(b, k)} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def calibration(rows: list[dict]) -> str:
+    """How the relevance threshold (ASSISTANT_MIN_RELEVANCE) would split answerable and
+    unanswerable questions: the data for choosing it."""
+    pos = [r["ours"]["relevance"] for r in rows if r["answerable"]]
+    neg = [r["ours"]["relevance"] for r in rows if r["unanswerable"]]
+    if not pos or not neg or None in pos + neg:
+        return ""
+    lines = ["", "## Relevance threshold calibration", "",
+             "| min_relevance | unanswerable refused by the gate | answerable refused by "
+             "the gate |", "| --- | --- | --- |"]
+    for t in [0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]:
+        lines.append(f"| {t:.2f} | {sum(v < t for v in neg) / len(neg):.3f} | "
+                     f"{sum(v < t for v in pos) / len(pos):.3f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -73,7 +90,7 @@ def write_outputs(out: Path, result: dict[str, Any], rows: list[dict]) -> None:
     with open(out / "answers.jsonl", "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    md = markdown(result)
+    md = markdown(result) + calibration(rows)
     pics = plots(out, rows)
     md += "\n" + "\n".join(f"![{p}]({p})" for p in pics) + "\n"
     (out / "report.md").write_text(md, encoding="utf-8")

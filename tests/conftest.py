@@ -104,19 +104,25 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail("the `chroma` command is missing: pip install chromadb")
     path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
-    log = open(path / "server.log", "w")
-    proc = subprocess.Popen([exe, "run", "--path", str(path / "data"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    yield from serve([exe, "run", "--path", str(path / "data"), "--host", "127.0.0.1",
+                      "--port", str(port)], f"http://127.0.0.1:{port}", "/api/v2/heartbeat",
+                     path / "server.log", 60)
+
+
+def serve(cmd: list[str], url: str, probe: str, log_path: Path,
+          timeout: float) -> Iterator[str]:
+    """Start a server process, wait until ``url + probe`` answers, yield ``url``, stop it."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout
     while True:
         try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).read()
+            urllib.request.urlopen(f"{url}{probe}", timeout=2).read()
             break
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                pytest.fail(f"chroma run did not start: {(path / 'server.log').read_text()}")
+                pytest.fail(f"{cmd[0]} did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.3)
     yield url
     proc.terminate()
@@ -124,6 +130,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -287,25 +294,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     model = smollm2_gguf()
     port = free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"llama_cpp.server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield from serve([sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+                      "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+                      "--model_alias", "smollm2"], f"http://127.0.0.1:{port}/v1", "/models",
+                     tmp_path_factory.mktemp("llama") / "server.log", 120)

@@ -1,0 +1,94 @@
+"""Regenerate the README's results table: run the evaluations and rewrite the table.
+
+    python -m eval.results                      # extractive runs (about 30 minutes)
+    python -m eval.results --llm-base-url http://127.0.0.1:8080/v1 --llm-model qwen
+                                                # ... plus the local-LLM run (50 questions)
+    python -m eval.results --table-only         # rebuild the table from eval/out/*
+
+Each run writes eval/out/NAME/report.{md,json}; the table goes between the README's
+``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from eval.harness import EvalConfig, run
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "eval" / "realtimeqa"
+OUT = ROOT / "eval" / "out"
+COLUMNS = ["hit@4", "contains_gold", "truthfulness", "citation_validity",
+           "refusal_rate_unanswerable", "false_refusal_rate", "latency_p50_ms"]
+
+
+def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, EvalConfig]]:
+    out = [
+        ("samples", "our 20 questions, extractive, 25% gold withheld",
+         EvalConfig("jsonl", ROOT / "eval" / "samples_qa.jsonl", OUT / "samples",
+                    corpus=ROOT / "samples", withhold_gold=0.25, seed=1)),
+        ("rtqa2022", "RealTime QA 2022, extractive, 20% gold withheld",
+         EvalConfig("realtimeqa", SHARED / "2022", OUT / "rtqa2022", withhold_gold=0.2)),
+        ("rtqa2026", "RealTime QA 2026 search results, extractive, 20% gold withheld",
+         EvalConfig("realtimeqa", SHARED / "2026", OUT / "rtqa2026", withhold_gold=0.2)),
+    ]
+    if llm_url:
+        out.append(("rtqa2022-llm", f"RealTime QA 2022, local LLM ({llm_model}), 50 "
+                    "questions, 20% gold withheld",
+                    EvalConfig("realtimeqa", SHARED / "2022", OUT / "rtqa2022-llm",
+                               llm="openai", limit=50, seed=0, withhold_gold=0.2,
+                               llm_base_url=llm_url, llm_model=llm_model)))
+    return out
+
+
+def table() -> str:
+    lines = ["| run | n | metric | " + " | ".join(COLUMNS) + " |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in COLUMNS) + " |"]
+    for report in sorted(OUT.glob("*/report.json")):
+        r = json.loads(report.read_text())
+        label = r["settings"].get("label") or report.parent.name
+        for side, name in (("ours", "ours"), ("baseline", "naive")):
+            vals = r.get(side) or {}
+            cells = ["n/a" if vals.get(k) is None else
+                     f"{vals[k]:.0f}" if k.endswith("_ms") else f"{vals[k]:.2f}"
+                     for k in COLUMNS]
+            lines.append(f"| {label} | {r['n']} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_readme(text: str) -> None:
+    readme = ROOT / "README.md"
+    body = readme.read_text(encoding="utf-8")
+    new = re.sub(r"(<!-- results:start -->\n).*?(\n<!-- results:end -->)",
+                 lambda m: m.group(1) + text + m.group(2), body, flags=re.S)
+    readme.write_text(new, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Regenerate the README's results table.")
+    ap.add_argument("--llm-base-url", help="also run the local-LLM evaluation against this "
+                    "OpenAI-compatible endpoint")
+    ap.add_argument("--llm-model", default="local", help="model name for that endpoint")
+    ap.add_argument("--only", nargs="*", help="run only these names (samples, rtqa2022, "
+                    "rtqa2026, rtqa2022-llm)")
+    ap.add_argument("--table-only", action="store_true", help="do not run; rebuild the "
+                    "table from eval/out/*/report.json")
+    args = ap.parse_args()
+    if not args.table_only:
+        for name, label, cfg in runs(args.llm_base_url, args.llm_model):
+            if args.only and name not in args.only:
+                continue
+            print(f"running {name}: {label}", flush=True)
+            result = run(cfg)
+            result["settings"]["label"] = label
+            (cfg.out / "report.json").write_text(json.dumps(result, indent=2))
+    text = table()
+    write_readme(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
