@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.types import Citation, Hit
 from ingest.chunking import sentence_spans
 
-MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z'’\-]+(?:\s+[A-Z][a-zA-Z'’\-]+)*")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -88,7 +88,7 @@ def supports(facts: list[str], source: str) -> list[str]:
     missing = []
     for f in facts:
         if f[0].isdigit():
-            if f not in numbers:
+            if _norm_number(f) not in numbers:
                 missing.append(f)
         elif f.lower() not in lowered:
             missing.append(f)

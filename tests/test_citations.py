@@ -1,0 +1,46 @@
+"""The citation checker on hand-made cases."""
+
+from __future__ import annotations
+
+from assistant.citations import (check_claims, key_facts, missing_entities, question_entities,
+                                 split_claims, supports)
+from assistant.types import Chunk, Document, Hit
+
+DOC = Document.make("mem://a", "Alibaba bets on AI",
+                    "Alibaba plans to spend 380 billion yuan on AI. Cloud revenue grew 26%. "
+                    "Chief executive Eddie Wu called it an opportunity.")
+HIT = Hit(Chunk.of(DOC, 0, len(DOC.text)), 1.0, DOC.uri, DOC.title)
+
+
+def test_split_claims_with_marker_styles() -> None:
+    got = split_claims("Alibaba plans 380 billion yuan [Source 1]. Revenue grew [1, 2]. "
+                       "Eddie Wu said so. [3] Done")
+    assert got == [("Alibaba plans 380 billion yuan.", (1,)), ("Revenue grew.", (1, 2)),
+                   ("Eddie Wu said so.", (3,)), ("Done", ())]
+
+
+def test_key_facts_and_support() -> None:
+    facts = key_facts("Alibaba will spend 380 billion yuan, said Eddie Wu on 3 March.")
+    assert {"380", "Eddie", "Wu", "3", "March"} <= set(facts)
+    assert supports(["380", "Eddie"], DOC.text) == []
+    assert supports(["500", "Tencent"], DOC.text) == ["500", "Tencent"]
+    assert supports(["1,000"], "it cost 1000 dollars") == []
+
+
+def test_check_claims() -> None:
+    claims = check_claims([("Alibaba plans to spend 380 billion yuan.", (1,)),
+                           ("Alibaba plans to spend 500 billion yuan.", (1,)),
+                           ("Cloud revenue grew 26%.", (9,)),
+                           ("Tencent is bigger.", (1,)),
+                           ("Cloud revenue grew.", (1,))], [HIT], {DOC.id: DOC.text})
+    assert [c.supported for c in claims] == [True, False, False, False, True]
+    assert claims[1].missing == ("500",)
+    assert claims[2].sources == () and claims[2].missing == ("no valid citation",)
+
+
+def test_question_entities() -> None:
+    assert question_entities("How much has Alibaba committed to AI?") == ["Alibaba"]
+    assert question_entities("Who won the 2022 FIFA World Cup?") == ["FIFA", "World", "Cup"]
+    assert question_entities("What did Nvidia's CEO say?") == ["Nvidia"]
+    assert missing_entities("Who leads Tencent?", DOC.text) == ["Tencent"]
+    assert missing_entities("How much has Alibaba committed to AI?", DOC.text) == []
