@@ -64,9 +64,13 @@ def question_entities(question: str) -> list[str]:
     not question words. Acronyms of up to 3 letters (AI, US, EU) are left out: sources
     often spell them another way."""
     out = []
-    for w in re.findall(r"[A-Z][\w\-]*(?:['’]s)?", question):
-        w = re.sub(r"['’]s$", "", w)
+    for m in re.finditer(r"[A-Z][\w\-]*(?:['’]s)?", question):
+        w = re.sub(r"['’]s$", "", m.group())
+        starts_sentence = not question[:m.start()].strip() or question[:m.start()].rstrip()[
+            -1] in ".?!:"
         if w.lower() in _QUESTION_WORDS or (w.isupper() and len(w) <= 3):
+            continue
+        if starts_sentence and w[1:].islower():  # "Approximately ...": capital by position
             continue
         out.append(w)
     return out

@@ -29,6 +29,8 @@ def add_eval_command(sub: Any) -> None:
                    help="leave the gold articles of this fraction of questions out of the "
                    "index, making them unanswerable")
     p.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline")
+    p.add_argument("--choices", action="store_true", help="also the multiple-choice setting: "
+                   "show the choices and score the chosen index (RealTime QA)")
     p.set_defaults(func=cmd_eval)
 
 
@@ -38,7 +40,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     cfg = EvalConfig(args.dataset, args.data, args.out, args.llm, args.limit, args.seed,
                      args.withhold_gold, args.corpus, args.base_url, args.model,
-                     not args.no_baseline)
+                     not args.no_baseline, args.choices)
     result = run(cfg)
     print(markdown(result))
     print(f"wrote {args.out / 'report.md'}, report.json, answers.jsonl and plots")

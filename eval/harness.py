@@ -17,6 +17,7 @@ from assistant.api import Assistant
 from assistant.errors import ConfigError
 from assistant.settings import load_settings
 from eval import metrics as M
+from eval.choices import by_evidence, by_llm
 from eval.datasets import EvalSet, Question, load_jsonl, load_realtimeqa, sample
 from eval.naive import NaivePipeline
 from eval.report import write_outputs
@@ -35,6 +36,7 @@ class EvalConfig:
     llm_base_url: str | None = None
     llm_model: str | None = None
     baseline: bool = True
+    choices: bool = False  # also the multiple-choice setting (RealTime QA)
 
     def __post_init__(self) -> None:
         if self.dataset not in ("realtimeqa", "jsonl"):
@@ -115,6 +117,10 @@ def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
                "ours": score_ours(a, q, gold_in_index)}
         if naive is not None:
             row["naive"] = score_naive(naive, q, gold_in_index)
+        if cfg.choices and q.choices:
+            mc_ours(a, q, row["ours"])
+            if naive is not None:
+                mc_naive(naive, q, row["naive"])
         rows.append(row)
         if bar is not None:
             bar.update(1)
@@ -149,6 +155,21 @@ def score_ours(a: Assistant, q: Question, gold: list[str]) -> dict[str, Any]:
     row["relevance"] = getattr(a.answerer.retriever, "last_dense_best", None)
     row["stage_ms"] = {k: ans.timings.get(k, 0.0) for k in ("retrieve_ms", "answer_ms")}
     return row
+
+
+def mc_ours(a: Assistant, q: Question, score: dict[str, Any]) -> None:
+    passages = [h.chunk.text for h in a.search(q.question)]
+    llm = a.answerer.llm
+    pick = (by_llm(llm, q.question, passages, q.choices) if llm else
+            by_evidence(score["answer"], passages, q.choices))
+    score["mc_correct"] = float(pick == q.answer_index)
+
+
+def mc_naive(n: NaivePipeline, q: Question, score: dict[str, Any]) -> None:
+    passages = [d.page_content for d in n.store.similarity_search(q.question, k=4)]
+    pick = (by_llm(n.llm, q.question, passages, q.choices) if n.llm else
+            by_evidence(score["answer"], passages, q.choices))
+    score["mc_correct"] = float(pick == q.answer_index)
 
 
 def score_naive(n: NaivePipeline, q: Question, gold: list[str]) -> dict[str, Any]:
@@ -199,6 +220,8 @@ def aggregate(scores: list[dict], rows: list[dict]) -> dict[str, float | None]:
         "false_refusal_rate": M.rate([s["refused"] for s in answerable]),
         "latency_p50_ms": M.percentile(lat, 50), "latency_p95_ms": M.percentile(lat, 95),
     })
+    if any("mc_correct" in s for s in scores):
+        out["mc_accuracy"] = M.mean([s.get("mc_correct") for s in scores])
     for stage in ("retrieve_ms", "answer_ms"):  # per stage of ask(), where recorded
         vals = [s["stage_ms"][stage] for s in scores if "stage_ms" in s]
         out[f"{stage[:-3]}_p50_ms"] = M.percentile(vals, 50)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "eval" / "realtimeqa"
 OUT = ROOT / "eval" / "out"
 COLUMNS = ["hit@4", "contains_gold", "truthfulness", "citation_validity",
-           "refusal_rate_unanswerable", "false_refusal_rate", "latency_p50_ms"]
+           "refusal_rate_unanswerable", "false_refusal_rate", "mc_accuracy", "latency_p50_ms"]
 
 
 def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, EvalConfig]]:
@@ -31,9 +31,11 @@ def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, Eva
          EvalConfig("jsonl", ROOT / "eval" / "samples_qa.jsonl", OUT / "samples",
                     corpus=ROOT / "samples", withhold_gold=0.25, seed=1)),
         ("rtqa2022", "RealTime QA 2022, extractive, 20% gold withheld",
-         EvalConfig("realtimeqa", SHARED / "2022", OUT / "rtqa2022", withhold_gold=0.2)),
+         EvalConfig("realtimeqa", SHARED / "2022", OUT / "rtqa2022", withhold_gold=0.2,
+                    choices=True)),
         ("rtqa2026", "RealTime QA 2026 search results, extractive, 20% gold withheld",
-         EvalConfig("realtimeqa", SHARED / "2026", OUT / "rtqa2026", withhold_gold=0.2)),
+         EvalConfig("realtimeqa", SHARED / "2026", OUT / "rtqa2026", withhold_gold=0.2,
+                    choices=True)),
     ]
     if llm_url:
         out.append(("rtqa2022-llm", f"RealTime QA 2022, local LLM ({llm_model}), 50 "

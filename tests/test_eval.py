@@ -85,3 +85,17 @@ def test_realtimeqa_loader() -> None:
     ds26 = load_realtimeqa(shared_or_skip("eval/realtimeqa/2026"))
     assert len(ds26.corpus) > 1000
     assert any(q.gold_uris for q in ds26.questions)
+
+
+def test_multiple_choice_by_evidence_and_llm() -> None:
+    from eval.choices import by_evidence, by_llm
+    from tests.conftest import ScriptedLLM
+
+    choices = ["Houston", "Minneapolis", "Miami"]
+    assert by_evidence("The crackdown centred on Minneapolis.", [], choices) == 1
+    passages = ["Agents arrived in Miami on Monday.", "Houston was quiet."]
+    assert by_evidence("No city named here.", passages, choices) == 2
+    llm = ScriptedLLM("The answer is 1.")
+    assert by_llm(llm, "Which city?", passages, choices) == 1
+    assert "1) Minneapolis" in llm.calls[0][0]["content"]
+    assert by_llm(ScriptedLLM("7"), "Which city?", passages, choices) == -1
