@@ -37,6 +37,7 @@ def test_main_command_runs_and_prints_what_the_readme_shows(tmp_path: Path) -> N
         assert r.returncode == 0, r.stderr
         outputs.append(r.stdout)
     shown = README.split('$ assistant ask "How much has Alibaba committed to AI?"\n')[1]
+    shown = shown.replace("/work/main/", f"{ROOT}/")  # the README was run in /work/main
     assert outputs[0].startswith("added 4, updated 0, unchanged 0, removed 0, duplicate 0")
     assert outputs[1].splitlines()[0] == shown.splitlines()[0]
     for line in shown.split("\n(extractive")[0].splitlines():
