@@ -1,0 +1,62 @@
+"""Median ``ask`` latency on the extractive path, retrieval and answering separately.
+
+    python benchmarks/ask_latency.py --ingest samples/ --questions eval/samples_qa.jsonl
+    python benchmarks/ask_latency.py --home eval/out/rtqa2026/home \
+        --questions ../shared/eval/realtimeqa/2026
+
+``--home`` reuses an index (e.g. the one an eval run built); ``--ingest`` builds a fresh
+one in a temp folder first. The first question (model and index loading) is reported
+apart from the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def questions_of(path: Path) -> list[str]:
+    if path.is_dir():
+        return [json.loads(line)["question_sentence"] for f in sorted(path.glob("*_qa.jsonl"))
+                for line in f.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line)["question"] for line in path.read_text().splitlines() if line]
+
+
+def main() -> None:
+    from assistant import Assistant
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--home", type=Path, help="an existing state directory")
+    ap.add_argument("--ingest", nargs="*", help="build a fresh index from these sources")
+    ap.add_argument("--questions", type=Path, required=True,
+                    help="a questions .jsonl (ours) or a RealTime QA week folder")
+    ap.add_argument("--limit", type=int, help="at most N questions")
+    args = ap.parse_args()
+    qs = questions_of(args.questions)[:args.limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        a = Assistant(home=args.home or Path(tmp) / "home")
+        if args.ingest:
+            a.ingest(args.ingest, progress=False)
+        first = a.ask(qs[0]).timings
+        timings = [a.ask(q).timings for q in qs[1:]]
+        answered = [t for t in timings if t["answer_ms"] > 0]
+        med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
+        print(f"{len(a.sources())} documents, {len(qs)} questions")
+        print(f"first question: retrieve {first['retrieve_ms']:.0f} ms, answer "
+              f"{first['answer_ms']:.0f} ms (loads the model and indexes)")
+        print(f"median of the rest: retrieve {med([t['retrieve_ms'] for t in timings]):.1f} ms"
+              f", answer {med([t['answer_ms'] for t in answered]):.1f} ms over the "
+              f"{len(answered)} answered, total "
+              f"{med([t['retrieve_ms'] + t['answer_ms'] for t in timings]):.1f} ms")
+        a.close()
+
+
+if __name__ == "__main__":
+    main()
