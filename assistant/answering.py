@@ -155,8 +155,8 @@ class Answerer:
             yield from self._emit(check_claims([(text, nums)], hits, docs)[0], claims)
 
     def _emit(self, claim: Claim, claims: list[Claim]) -> Iterator[str]:
-        if LLM_REFUSAL in claim.text.upper():
-            return
+        if LLM_REFUSAL in claim.text.upper() or any(c.text == claim.text for c in claims):
+            return  # a refusal marker, or a sentence the model repeated
         claims.append(claim)
         if claim.supported:
             yield self._render(claim) + " "

@@ -152,6 +152,8 @@ def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
     for text, nums in claims:
         valid = tuple(dict.fromkeys(n for n in nums if 1 <= n <= len(sources)))
         if not valid:
+            valid = attribute(text, sources)
+        if not valid:
             out.append(Claim(text, (), False, ("no valid citation",)))
             continue
         cited = " ".join(sources[n - 1].chunk.text for n in valid)
@@ -161,6 +163,24 @@ def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
         out.append(Claim(text, valid, ok, missing if missing else (
             () if ok else ("no words in common with the cited source",))))
     return out
+
+
+def attribute(claim: str, sources: list[Hit]) -> tuple[int, ...]:
+    """For a claim the LLM left without a valid marker: the one source that holds all its
+    key facts and shares most of its words, if any does (so it is still checked)."""
+    # Stricter than for a cited claim: every capitalised word counts, the first included.
+    facts = key_facts(claim) + [w for w in re.findall(r"\b[A-Z][\w-]+", claim)
+                                if w.lower() not in STOP]
+    words = content_words(claim)
+    best, best_overlap = 0, 0
+    for n, hit in enumerate(sources, start=1):
+        if supports(facts, hit.chunk.text):
+            continue
+        overlap = len(words & content_words(hit.chunk.text))
+        if overlap > best_overlap:
+            best, best_overlap = n, overlap
+    enough = best_overlap >= max(1, min(2, len(words)))
+    return (best,) if best and enough else ()
 
 
 def quotes_for(claim: Claim, sources: list[Hit], doc_texts: dict[str, str]) -> list[Citation]:

@@ -33,9 +33,14 @@ def test_check_claims() -> None:
                            ("Cloud revenue grew 26%.", (9,)),
                            ("Tencent is bigger.", (1,)),
                            ("Cloud revenue grew.", (1,))], [HIT], {DOC.id: DOC.text})
-    assert [c.supported for c in claims] == [True, False, False, False, True]
+    assert [c.supported for c in claims] == [True, False, True, False, True]
     assert claims[1].missing == ("500",)
-    assert claims[2].sources == () and claims[2].missing == ("no valid citation",)
+    # [9] names no source; the claim is attributed to the source that holds it, and checked
+    assert claims[2].sources == (1,)
+    bare = check_claims([("Tencent grew 26%.", ()), ("Cloud revenue grew 26%.", ())],
+                        [HIT], {DOC.id: DOC.text})
+    assert [c.sources for c in bare] == [(), (1,)]
+    assert bare[0].missing == ("no valid citation",)
 
 
 def test_question_entities() -> None:

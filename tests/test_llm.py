@@ -49,7 +49,10 @@ def test_exact_cases(samples_home: Path, real_embedder,
     with openai_assistant(samples_home, real_embedder, openai_fake.url) as a:
         openai_fake.script({"content": GOOD[:-4] + "[9]. " + GOOD})  # [9] of 4 sources
         ans = a.ask(CANONICAL)
+        # the [9] marker goes; the claim is checked against the source that holds it and
+        # a repeated sentence is said once
         assert "[9]" not in ans.text and ans.text.count("380 billion") == 1
+        assert ans.text.endswith("[1]") and not ans.refused
         openai_fake.script({"content": "Alibaba plans to spend 500 billion yuan on AI [1]."})
         ans = a.ask(CANONICAL)
         assert ans.refused, "a figure that is not in the cited source is not an answer"
