@@ -101,13 +101,16 @@ def run_repl(a: Any, filters: dict[str, str]) -> int:
             else:
                 print(f"unknown command {cmd!r}; /help lists them")
             continue
-        _answer(chat, text, filters)
+        try:
+            _answer(chat, text, filters)
+        except KeyboardInterrupt:  # a Ctrl-C that landed outside the answer's own guard
+            print("\n(answer cancelled)", flush=True)
 
 
 def _answer(chat: Any, question: str, filters: dict[str, str]) -> None:
     final: Answer | None = None
-    print("assistant> ", end="", flush=True)
     try:
+        print("assistant> ", end="", flush=True)
         for piece in chat.stream(question, **filters):
             if isinstance(piece, Answer):
                 final = piece
