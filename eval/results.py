@@ -64,8 +64,8 @@ def table() -> str:
 def write_readme(text: str) -> None:
     readme = ROOT / "README.md"
     body = readme.read_text(encoding="utf-8")
-    new = re.sub(r"(<!-- results:start -->\n).*?(\n<!-- results:end -->)",
-                 lambda m: m.group(1) + text + m.group(2), body, flags=re.S)
+    new = re.sub(r"(<!-- results:start -->\n).*?(<!-- results:end -->)",
+                 lambda m: m.group(1) + text + "\n" + m.group(2), body, flags=re.S)
     readme.write_text(new, encoding="utf-8")
 
 
