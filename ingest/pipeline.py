@@ -106,7 +106,8 @@ class Ingestor:
     def _prepare(self, item: Loaded, report: IngestReport, claimed: dict[str, str],
                  failed: Callable[[SourceError], None]) -> _Pending | None:
         docs = self.store.docs
-        if item.source_hash and docs.source_hash(item.uri) == item.source_hash:
+        stored_hash = docs.source_hash(item.uri)
+        if item.source_hash and stored_hash == item.source_hash:
             report.unchanged.append(item.uri)
             claimed.setdefault(docs.get_by_uri(item.uri).id, item.uri)  # type: ignore[union-attr]
             return None
@@ -126,7 +127,7 @@ class Ingestor:
             return None
         claimed[doc.id] = item.uri
         chunks = chunk_document(doc, self.settings.chunk_tokens, self.settings.chunk_overlap)
-        return _Pending(doc, chunks, item.source_hash, docs.source_hash(item.uri) is not None)
+        return _Pending(doc, chunks, item.source_hash, stored_hash is not None)
 
     def _flush(self, batch: list[_Pending], report: IngestReport, bar: Any) -> None:
         if not batch:
