@@ -9,6 +9,7 @@ source) -> Answer. If no supported claim is left, the answer is a refusal.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Iterator
 
 import prompts
@@ -36,6 +37,18 @@ def format_sources(sources: list[Hit]) -> str:
         date = f' published="{h.published}"' if h.published else ""
         blocks.append(f'<source id="{n}" title="{title}"{date}>\n{body}\n</source>')
     return "\n\n".join(blocks)
+
+
+def fit_context(hits: list[Hit], budget: int) -> list[Hit]:
+    """The best-ranked hits whose text fits in ``budget`` characters, in rank order; the
+    first hit always goes in."""
+    kept, used = [], 0
+    for h in hits:
+        size = len(h.chunk.text)
+        if not kept or used + size <= budget:
+            kept.append(h)
+            used += size
+    return kept
 
 
 def build_messages(question: str, sources: list[Hit]) -> Messages:
@@ -93,17 +106,23 @@ class Answerer:
             return
         t1 = time.perf_counter()
         if self.llm is None:
-            answer = self._extractive(question, hits, docs)
-            timings["answer_ms"] = (time.perf_counter() - t1) * 1000
-            answer.timings.update(timings)
-            yield answer.text
-            yield answer
+            yield from self._extractive_stream(question, hits, docs, timings, t1)
             return
+        given = fit_context(hits, self.settings.llm_context_chars)  # [n] numbers these
         claims: list[Claim] = []
-        for piece in self._llm_claims(question, hits, docs, claims):
+        said = False
+        for piece in self._llm_claims(question, given, docs, claims):
+            said = True
             yield piece
+        answer = self._assemble(claims, given, docs, timings)
+        if answer.refused and not said and best >= self.settings.llm_fallback_relevance:
+            # The LLM declined, yet a passage is very close to the question: quote it.
+            for piece in self._extractive_stream(question, hits, docs, timings, t1):
+                yield replace(piece, backend=f"extractive ({self.backend} declined)") if (
+                    isinstance(piece, Answer)) else piece
+            return
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
-        yield self._assemble(claims, hits, docs, timings)
+        yield answer
 
     # --- steps --------------------------------------------------------------------------
     def _refuse(self, hits: list[Hit], timings: dict[str, float]) -> Iterator[str | Answer]:
@@ -121,13 +140,21 @@ class Answerer:
                               f"is {MAX_QUESTION_CHARS}")
         return question.strip()
 
+    def _extractive_stream(self, question: str, hits: list[Hit], docs: dict[str, str],
+                           timings: dict[str, float], t1: float) -> Iterator[str | Answer]:
+        answer = self._extractive(question, hits, docs)
+        timings["answer_ms"] = (time.perf_counter() - t1) * 1000
+        answer.timings.update(timings)
+        yield answer.text
+        yield answer
+
     def _extractive(self, question: str, hits: list[Hit], docs: dict[str, str]) -> Answer:
         got = self.extractive.answer(question, hits, docs)
         if got is None:
             return Answer(REFUSAL, [], True, hits, {}, self.backend)
         text, cites = got
         # The extractive answer goes through the same check as an LLM's.
-        claims = check_claims(split_claims(text), hits, docs)
+        claims = check_claims(split_claims(text), hits, docs, question)
         if not any(c.supported for c in claims):
             return Answer(REFUSAL, [], True, hits, {}, self.backend)
         return Answer(text, [c for _, c in cites], False, hits, {}, self.backend)
@@ -146,13 +173,15 @@ class Answerer:
             if parts and parts[-1][0].startswith("["):  # a marker still being written
                 complete -= 1
             for text, nums in parts[done:complete]:
-                yield from self._emit(check_claims([(text, nums)], hits, docs)[0], claims)
+                yield from self._emit(check_claims([(text, nums)], hits, docs, question)[0],
+                                      claims)
             done = max(done, complete)
         if LLM_REFUSAL in buffer.upper():
             claims.clear()
             return
         for text, nums in split_claims(buffer)[done:]:
-            yield from self._emit(check_claims([(text, nums)], hits, docs)[0], claims)
+            yield from self._emit(check_claims([(text, nums)], hits, docs, question)[0],
+                                  claims)
 
     def _emit(self, claim: Claim, claims: list[Claim]) -> Iterator[str]:
         if LLM_REFUSAL in claim.text.upper() or any(c.text == claim.text for c in claims):

@@ -15,6 +15,7 @@ from assistant.types import Citation, Hit
 from ingest.chunking import sentence_spans
 
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
+_LEAD_MARKERS = re.compile(rf"(?:{MARKER.pattern})+", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z'’\-]+(?:\s+[A-Z][a-zA-Z'’\-]+)*")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -38,15 +39,26 @@ class Claim:
     missing: tuple[str, ...] = ()
 
 
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+def fold(text: str) -> str:
+    """Lower case with typographic apostrophes made plain, for matching words."""
+    return text.replace("’", "'").replace("‘", "'").lower()
+
+
 def _norm_number(s: str) -> str:
-    return s.replace(",", "").rstrip(".")
+    """"1,000" -> "1000", "5.00" -> "5", "3.50" -> "3.5"."""
+    s = s.replace(",", "").rstrip(".")
+    return s.rstrip("0").rstrip(".") if "." in s else s
 
 
 def key_facts(sentence: str) -> list[str]:
     """Numbers and proper names a sentence asserts (what must appear in its source)."""
     facts = [_norm_number(n) for n in _NUMBER.findall(sentence)]
     for m in _NAME.finditer(sentence):
-        words = [w for w in m.group().split() if w.lower() not in _NOT_NAMES]
+        words = [_POSSESSIVE.sub("", w) for w in m.group().split()
+                 if w.lower() not in _NOT_NAMES]
         if words and not (m.start() == 0 and len(words) == 1 and len(m.group().split()) == 1):
             facts.extend(words)
     return facts
@@ -77,8 +89,11 @@ def question_entities(question: str) -> list[str]:
 
 
 def missing_entities(question: str, text: str) -> list[str]:
-    lowered = text.lower()
-    return [e for e in question_entities(question) if e.lower() not in lowered]
+    """Names of the question that ``text`` never mentions. A compound ("Texas-Mexico")
+    counts as mentioned when each of its parts is."""
+    lowered = fold(text)
+    return [e for e in question_entities(question)
+            if not all(fold(part) in lowered for part in e.split("-") if part)]
 
 
 def content_words(text: str) -> set[str]:
@@ -88,14 +103,14 @@ def content_words(text: str) -> set[str]:
 def supports(facts: list[str], source: str) -> list[str]:
     """The facts *not* found in ``source`` (empty list = supported)."""
     numbers = {_norm_number(n) for n in _NUMBER.findall(source)}
-    lowered = source.lower()
+    lowered = fold(source)
     missing = []
     for f in facts:
         if f[0].isdigit():
             if _norm_number(f) not in numbers:
                 missing.append(f)
-        elif f.lower() not in lowered:
-            missing.append(f)
+        elif not all(fold(part) in lowered for part in f.split("-") if part):
+            missing.append(f)  # "Texas-Mexico" is found when "Texas" and "Mexico" are
     return missing
 
 
@@ -107,10 +122,11 @@ def split_claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
         sent = answer[s:e]
         nums = tuple(int(n) for group in MARKER.findall(sent) for n in re.split(r"\s*,\s*",
                                                                                  group))
-        lead = MARKER.match(sent)
-        if lead and parts and lead.start() == 0:
+        lead = _LEAD_MARKERS.match(sent)
+        if lead and parts:  # "... sentence. [2][3] Next one": [2][3] belong before
             prev_text, prev_nums = parts[-1]
-            lead_nums = tuple(int(n) for n in re.split(r"\s*,\s*", lead.group(1)))
+            lead_nums = tuple(int(n) for group in MARKER.findall(lead.group())
+                              for n in re.split(r"\s*,\s*", group))
             parts[-1] = (prev_text, prev_nums + lead_nums)
             sent = sent[lead.end():]
             nums = nums[len(lead_nums):]
@@ -146,8 +162,12 @@ def best_quote(claim: str, hit: Hit, doc_text: str, max_sentences: int = 2) -> C
 
 
 def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
-                 doc_texts: dict[str, str]) -> list[Claim]:
-    """Drop markers of sources that were not given; mark each claim supported or not."""
+                 doc_texts: dict[str, str], question: str = "") -> list[Claim]:
+    """Drop markers of sources that were not given; mark each claim supported or not. A
+    claim whose cited sources lack its facts is re-attributed, as an unmarked claim is, to
+    the one given source that holds all of them (see ``attribute``). Facts the question
+    itself states ("the $11 million bust") are the user's premise: they need no source."""
+    premise = set(key_facts(question)) if question else set()
     out = []
     for text, nums in claims:
         valid = tuple(dict.fromkeys(n for n in nums if 1 <= n <= len(sources)))
@@ -156,18 +176,31 @@ def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
         if not valid:
             out.append(Claim(text, (), False, ("no valid citation",)))
             continue
-        cited = " ".join(sources[n - 1].chunk.text for n in valid)
-        missing = tuple(supports(key_facts(text), cited))
-        overlap = content_words(text) & content_words(cited)
-        ok = not missing and (bool(overlap) or not content_words(text))
-        out.append(Claim(text, valid, ok, missing if missing else (
-            () if ok else ("no words in common with the cited source",))))
+        claim = _check(text, valid, sources, premise)
+        if not claim.supported:
+            # A wrong marker, but another given source holds every fact: cite that one.
+            other = attribute(text, sources)
+            if other and other != valid:
+                claim = _check(text, other, sources, premise)
+        out.append(claim)
     return out
 
 
+def _check(text: str, nums: tuple[int, ...], sources: list[Hit],
+           premise: set[str]) -> Claim:
+    cited = " ".join(sources[n - 1].chunk.text for n in nums)
+    facts = [f for f in key_facts(text) if f not in premise]
+    missing = tuple(supports(facts, cited))
+    # Facts found are enough ("$5.00 [1]"); a claim without any needs words in common.
+    overlap = content_words(text) & content_words(cited)
+    ok = not missing and (bool(facts) or bool(overlap) or not content_words(text))
+    return Claim(text, nums, ok, missing if missing else (
+        () if ok else ("no words in common with the cited source",)))
+
+
 def attribute(claim: str, sources: list[Hit]) -> tuple[int, ...]:
-    """For a claim the LLM left without a valid marker: the one source that holds all its
-    key facts and shares most of its words, if any does (so it is still checked)."""
+    """For a claim the LLM left without a valid marker, or with a wrong one: the source
+    that holds all its key facts and shares most of its words, if any does."""
     # Stricter than for a cited claim: every capitalised word counts, the first included.
     facts = key_facts(claim) + [w for w in re.findall(r"\b[A-Z][\w-]+", claim)
                                 if w.lower() not in STOP]

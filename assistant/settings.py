@@ -65,6 +65,16 @@ class Settings(BaseSettings):
                                  "similarity the best chunk counts as irrelevant: refuse. "
                                  "0.4 refused 29% of unanswerable and 1% of answerable "
                                  "RealTime QA 2022 dev questions (see the eval report).")
+    llm_context_chars: int = Field(4000, ge=200, le=200_000, description="Most characters "
+                                   "of source text an LLM is given: the best-ranked "
+                                   "sources that fit (always at least one). Small local "
+                                   "models answer better and faster with less.")
+    llm_fallback_relevance: float = Field(0.6, ge=-1, le=1.01, description="When the LLM "
+                                          "declines although the best passage is at least "
+                                          "this similar, answer extractively (verbatim, "
+                                          "checked quotes) instead. 0.6 was passed by 8% of "
+                                          "unanswerable and 71% of answerable RealTime QA "
+                                          "2022 questions. 1.01 turns it off.")
     llm: Literal["extractive", "openai", "llama-cpp"] = Field(
         "extractive", description="Answer backend; chosen explicitly, never guessed.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections import Counter
 from typing import Sequence
 
@@ -43,11 +44,17 @@ def f1(prediction: str, golds: Sequence[str]) -> float:
     return best
 
 
+def _plain(s: str) -> str:
+    """SQuAD normalisation after dropping all Unicode punctuation, not just ASCII: a gold
+    answer written “Succession” must match Succession."""
+    return normalize_answer("".join(ch for ch in s if not unicodedata.category(ch)
+                                    .startswith("P")))
+
+
 def contains_gold(prediction: str, golds: Sequence[str]) -> float:
     """1.0 when a normalised gold answer appears, on word boundaries, in the prediction."""
-    pred = f" {normalize_answer(prediction)} "
-    return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in pred
-                     for g in golds))
+    pred = f" {_plain(prediction)} "
+    return float(any(_plain(g) and f" {_plain(g)} " in pred for g in golds))
 
 
 def truthfulness(correct: Sequence[bool], refused: Sequence[bool]) -> float:

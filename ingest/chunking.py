@@ -15,7 +15,9 @@ from assistant.types import Chunk, Document
 _END = re.compile(r"([.!?][\"'\u201d\u2019)\]]*)\s+|\n+")
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|"
                      r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|No|Gov|Sen|Rep|Gen|"
-                     r"U\.S|U\.K|U\.N|a\.m|p\.m)|\b[A-Z])\.$")
+                     r"Lt|Col|Capt|Sgt|Maj|Adm|Rev|Pres|Mt|Ft|Ave|Dept|"
+                     r"U\.S|U\.K|U\.N|a\.m|p\.m)|"
+                     r"\b[A-Z])\.$")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 

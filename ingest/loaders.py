@@ -105,6 +105,24 @@ def parse_bytes(data: bytes, kind: str, uri: str, url: str | None = None) -> Doc
 
 
 # --- formats -----------------------------------------------------------------------------
+# "New York CNN —", "WASHINGTON (AP) -": a dateline, not a headline.
+_DATELINE = re.compile(r"[\u2014\u2013-]\s*$|^[A-Z ,.()]+$")
+
+
+def guess_title(text: str, uri: str) -> str:
+    """A title for a source that gives none: its first line, unless that is a dateline or
+    too long to be a headline; then the last meaningful part of its URL or file name."""
+    first = next((ln for ln in text.split("\n") if ln.strip()), "").lstrip("# ").strip()
+    if first and len(first) <= 200 and not _DATELINE.search(first):
+        return first
+    path = uri.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    parts = [p for p in re.split(r"[/\\]", path) if p and not re.fullmatch(
+        r"index\.\w+|\d+|[\w.-]+\.(?:com|org|net)|https?:", p)]
+    slug = re.sub(r"\.(?:html?|php|aspx?|txt|md|jsonl?)$", "", parts[-1] if parts else "")
+    words = re.sub(r"[-_]+", " ", slug).strip()
+    return (words[:1].upper() + words[1:]) if words else first[:120]
+
+
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 
 
@@ -121,9 +139,7 @@ def parse_text(raw: str, uri: str) -> Document:
                 meta[key.strip().lower()] = value.strip().strip('"')
         raw = raw[m.end():]
     text = clean_text(raw)
-    first = next((ln for ln in text.split("\n") if ln.strip()), "")
-    title = meta.pop("title", "") or (first.lstrip("# ").strip() if len(first) <= 200
-                                     else Path(uri).stem)
+    title = meta.pop("title", "") or guess_title(text, uri)
     published = _iso_date(meta.pop("published", "") or meta.pop("date", ""))
     return Document.make(uri, title, text, published, {**meta, "source": uri})
 
@@ -210,7 +226,7 @@ def _row_parser(row: dict, uri: str, where: str, path: str) -> Callable[[], Docu
         meta = {k: str(row[k]) for k in ("author", "url") if row.get(k)}
         if isinstance(row.get("authors"), list) and row["authors"]:
             meta["author"] = ", ".join(map(str, row["authors"]))
-        title = str(row.get("title") or text.split("\n", 1)[0][:120])
+        title = str(row.get("title") or guess_title(text, uri))
         published = _iso_date(str(row.get("published") or row.get("publish_date") or ""))
         return Document.make(uri, title, text, published, {**meta, "source": path})
     return parse

@@ -83,6 +83,20 @@ def test_scripted_llm_answer_is_checked(samples_home: Path, real_embedder) -> No
         assert '<source id="1"' in sent[1]["content"] and CANONICAL in sent[1]["content"]
 
 
+def test_llm_gets_the_best_sources_that_fit_its_budget(samples_home: Path,
+                                                       real_embedder) -> None:
+    llm = ScriptedLLM("Alibaba plans to spend 380 billion yuan on AI [1].")
+    with Assistant(home=samples_home, embedder=real_embedder, backend=llm,
+                   llm_context_chars=200) as a:
+        ans = a.ask(CANONICAL)
+        everything = a.search(CANONICAL)
+    sent = llm.calls[0][1]["content"]
+    # Only the first (best) source: it goes in even though it is over the budget.
+    assert sent.count("<source id=") == 1 and len(everything) > 1
+    assert len(ans.sources) == 1 and ans.sources[0].chunk == everything[0].chunk
+    assert not ans.refused and ans.citations
+
+
 def test_flag_setting_keeps_unsupported_claims_marked(samples_home: Path,
                                                       real_embedder) -> None:
     llm = ScriptedLLM("Alibaba plans to spend 380 billion yuan [1]. It pledged 999 yuan [1].")
@@ -96,9 +110,26 @@ def test_no_supported_claim_left_is_a_refusal(samples_home: Path, real_embedder)
     for reply in ["Alibaba will spend 12 trillion yuan [1].", "NOT IN SOURCES",
                   "It is a lot of money."]:
         llm = ScriptedLLM(reply)
-        with Assistant(home=samples_home, embedder=real_embedder, backend=llm) as a:
+        with Assistant(home=samples_home, embedder=real_embedder, backend=llm,
+                       llm_fallback_relevance=1.01) as a:
             ans = a.ask(CANONICAL)
         assert ans.refused and not ans.citations, reply
+
+
+def test_llm_declining_a_close_passage_falls_back_to_quotes(samples_home: Path,
+                                                           real_embedder) -> None:
+    llm = ScriptedLLM("NOT IN SOURCES")
+    with Assistant(home=samples_home, embedder=real_embedder, backend=llm) as a:
+        pieces = list(a.stream(CANONICAL))
+        ans = pieces[-1]
+        assert isinstance(ans, Answer) and not ans.refused and len(llm.calls) == 1
+        assert "380 billion yuan" in ans.text and ans.backend == "extractive (scripted declined)"
+        assert "".join(p for p in pieces[:-1] if isinstance(p, str)).strip() == ans.text
+        check_citations(a, ans)
+    # Below the threshold the refusal stands.
+    with Assistant(home=samples_home, embedder=real_embedder, backend=ScriptedLLM(
+            "NOT IN SOURCES"), llm_fallback_relevance=0.99) as a:
+        assert a.ask(CANONICAL).refused
 
 
 def test_prompt_injection_changes_nothing(home: Path, real_embedder, samples_copy: Path) -> None:

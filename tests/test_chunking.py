@@ -35,10 +35,11 @@ def test_chunks_are_exact_spans_of_the_document(raw: str, budget: int, overlap: 
 
 
 def test_sentences_respect_abbreviations() -> None:
-    text = "Dr. Smith met U.S. officials on Jan. 5. They agreed! Then what? Done"
+    text = ("Dr. Smith met U.S. officials on Jan. 5. They agreed! Then what? Done. "
+            "She played Lt. Nyota Uhura.")
     got = [text[s:e] for s, e in sentence_spans(text)]
     assert got == ["Dr. Smith met U.S. officials on Jan. 5.", "They agreed!", "Then what?",
-                   "Done"]
+                   "Done.", "She played Lt. Nyota Uhura."]
 
 
 def test_overlap_repeats_trailing_sentences() -> None:

@@ -17,6 +17,9 @@ def test_split_claims_with_marker_styles() -> None:
                        "Eddie Wu said so. [3] Done")
     assert got == [("Alibaba plans 380 billion yuan.", (1,)), ("Revenue grew.", (1, 2)),
                    ("Eddie Wu said so.", (3,)), ("Done", ())]
+    # A run of markers after the full stop belongs to the sentence before it, all of it.
+    assert split_claims("Biden tested positive. [2][3] Next [1].") == [
+        ("Biden tested positive.", (2, 3)), ("Next.", (1,))]
 
 
 def test_key_facts_and_support() -> None:
@@ -25,6 +28,12 @@ def test_key_facts_and_support() -> None:
     assert supports(["380", "Eddie"], DOC.text) == []
     assert supports(["500", "Tencent"], DOC.text) == ["500", "Tencent"]
     assert supports(["1,000"], "it cost 1000 dollars") == []
+    assert supports(["5.00", "3.50"], "$5 a gallon, up 3.5%") == []
+    assert supports(["5.01"], "$5 a gallon") == ["5.01"]
+    assert supports(["Texas-Mexico"], "Texas, on the border with Mexico") == []
+    # Possessives and typographic apostrophes do not hide a name.
+    assert "NBA" in key_facts("He became the NBA's best-paid player.")
+    assert supports(key_facts("The GOP's critic left."), "the GOP’s critic") == []
 
 
 def test_check_claims() -> None:
@@ -43,9 +52,36 @@ def test_check_claims() -> None:
     assert bare[0].missing == ("no valid citation",)
 
 
+def test_facts_stated_by_the_question_need_no_source() -> None:
+    claim = [("Alibaba, with Tencent, plans to spend 380 billion yuan.", (1,))]
+    texts = {DOC.id: DOC.text}
+    assert not check_claims(claim, [HIT], texts)[0].supported  # Tencent is not in DOC
+    asked = "Alongside Tencent, how much will Alibaba spend?"
+    assert check_claims(claim, [HIT], texts, asked)[0].supported
+    # The premise does not excuse a fact of the answer's own.
+    wrong = [("Alibaba, with Tencent, plans to spend 999 billion yuan.", (1,))]
+    assert check_claims(wrong, [HIT], texts, asked)[0].missing == ("999",)
+
+
+def test_wrong_marker_is_corrected_to_the_source_holding_the_facts() -> None:
+    other = Document.make("mem://b", "Tencent", "Tencent reported profit of 50 billion yuan.")
+    hits = [Hit(Chunk.of(other, 0, len(other.text)), 1.0, other.uri, other.title), HIT]
+    texts = {DOC.id: DOC.text, other.id: other.text}
+    got = check_claims([("Alibaba plans to spend 380 billion yuan.", (1,)),
+                        ("Alibaba plans to spend 999 billion yuan.", (1,))], hits, texts)
+    assert (got[0].supported, got[0].sources) == (True, (2,))
+    # No source holds 999: the claim stays unsupported, under its own marker.
+    assert (got[1].supported, got[1].sources, got[1].missing) == (False, (1,), ("999",))
+
+
 def test_question_entities() -> None:
     assert question_entities("How much has Alibaba committed to AI?") == ["Alibaba"]
     assert question_entities("Who won the 2022 FIFA World Cup?") == ["FIFA", "World", "Cup"]
     assert question_entities("What did Nvidia's CEO say?") == ["Nvidia"]
     assert missing_entities("Who leads Tencent?", DOC.text) == ["Tencent"]
     assert missing_entities("How much has Alibaba committed to AI?", DOC.text) == []
+    # A compound is mentioned when each part is: "near the Texas border with Mexico".
+    assert missing_entities("A bust near the Texas-Mexico border?",
+                            "near the Texas border with Mexico") == []
+    assert missing_entities("A bust near the Texas-Mexico border?", "in Texas") == [
+        "Texas-Mexico"]

@@ -25,6 +25,9 @@ def test_contains_gold_respects_word_boundaries() -> None:
     assert M.contains_gold("It cost 380 billion yuan over three years.", ["380 billion yuan"])
     assert not M.contains_gold("It cost 1380 billion yuan.", ["380 billion yuan"])
     assert not M.contains_gold("Anything", [])
+    # Typographic quotes are punctuation too (RealTime QA writes “Succession”).
+    assert M.contains_gold('"Succession" led the nominations.', ["“Succession”"])
+    assert not M.contains_gold("Severance led the nominations.", ["“Succession”"])
 
 
 def test_truthfulness_crag() -> None:

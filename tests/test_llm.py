@@ -55,7 +55,10 @@ def test_exact_cases(samples_home: Path, real_embedder,
         assert ans.text.endswith("[1]") and not ans.refused
         openai_fake.script({"content": "Alibaba plans to spend 500 billion yuan on AI [1]."})
         ans = a.ask(CANONICAL)
-        assert ans.refused, "a figure that is not in the cited source is not an answer"
+        # A figure that is not in the cited source is not an answer; the passage is close
+        # to the question, so its own sentences are quoted instead.
+        assert "500" not in ans.text and "380 billion yuan" in ans.text
+        assert ans.backend == "extractive (openai:test-model declined)"
         openai_fake.script({"status": 429, "body": b'{"error": {"message": "slow down"}}'},
                            {"content": GOOD})
         ans = a.ask(CANONICAL)
@@ -120,7 +123,8 @@ def test_real_llama_server_protocol(samples_home: Path, real_embedder,
         for q in [CANONICAL, "When did the James Webb Space Telescope launch?"]:
             pieces = list(a.stream(q))
             final = pieces[-1]
-            assert isinstance(final, Answer) and final.backend == "openai:smollm2"
+            assert isinstance(final, Answer) and final.backend in (
+                "openai:smollm2", "extractive (openai:smollm2 declined)")
             assert all(isinstance(p, str) for p in pieces[:-1])
             check_citations(a, final)
             if final.refused:

@@ -105,7 +105,10 @@ def test_jsonl_rows_and_bad_lines_with_numbers(tmp_path: Path) -> None:
             "{not json",
             json.dumps({"title": "no text"}),
             "",
-            json.dumps({"text": "Second article body."})]
+            json.dumps({"text": "Second article body."}),
+            json.dumps({"text": "New York CNN —\n\nSquid Game returns.",
+                        "url": "https://www.cnn.com/2022/06/12/media/squid-game-season-2/"
+                               "index.html"})]
     f.write_text("\n".join(rows) + "\n", encoding="utf-8")
     items, errors = load([str(f)])
     parsed, failed = [], []
@@ -114,7 +117,9 @@ def test_jsonl_rows_and_bad_lines_with_numbers(tmp_path: Path) -> None:
             parsed.append(it.parse())
         except SourceError as e:
             failed.append(str(e))
-    assert [d.title for d in parsed] == ["One", "Second article body."]
+    # No title given: the first line, unless it is a dateline; then the URL's slug.
+    assert [d.title for d in parsed] == ["One", "Second article body.",
+                                         "Squid game season 2"]
     assert parsed[0].uri == "https://news.example.com/a" and parsed[0].published == "2026-01-02"
     assert parsed[1].uri == f"{f.resolve()}#L5"
     assert failed[0].startswith(f"{f.resolve()}:2: invalid JSON")
