@@ -190,12 +190,26 @@ def _check(text: str, nums: tuple[int, ...], sources: list[Hit],
            premise: set[str]) -> Claim:
     cited = " ".join(sources[n - 1].chunk.text for n in nums)
     facts = [f for f in key_facts(text) if f not in premise]
-    missing = tuple(supports(facts, cited))
+    missing = tuple(supports(facts, cited)) or _apart(facts, [sources[n - 1] for n in nums])
     # Facts found are enough ("$5.00 [1]"); a claim without any needs words in common.
     overlap = content_words(text) & content_words(cited)
     ok = not missing and (bool(facts) or bool(overlap) or not content_words(text))
     return Claim(text, nums, ok, missing if missing else (
         () if ok else ("no words in common with the cited source",)))
+
+
+def _apart(facts: list[str], cited: list[Hit]) -> tuple[str, ...]:
+    """Facts that no passage of two adjacent sentences of a cited source holds together
+    with the others: "69% ... including 45%" is not supported by a 45% in one sentence
+    and a 69% three sentences later."""
+    covered: set[str] = set()
+    for hit in cited:
+        text = hit.chunk.text
+        sents = sentence_spans(text) or [(0, len(text))]
+        windows = sents + [(a[0], b[1]) for a, b in zip(sents, sents[1:])]
+        found = [{f for f in facts if not supports([f], text[a:b])} for a, b in windows]
+        covered |= max(found, key=len)
+    return tuple(f for f in facts if f not in covered)
 
 
 def attribute(claim: str, sources: list[Hit]) -> tuple[int, ...]:

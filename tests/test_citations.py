@@ -52,6 +52,18 @@ def test_check_claims() -> None:
     assert bare[0].missing == ("no valid citation",)
 
 
+def test_facts_must_stand_together_in_the_source() -> None:
+    text = ("A consensus emerged (79% feel he acted unethically, including 45% who say "
+            "illegally). He encouraged violence (61%). He could have done more (77%). "
+            "All told, 69% call it a crisis.")
+    poll = Document.make("mem://poll", "Poll", text)
+    hit = [Hit(Chunk.of(poll, 0, len(text)), 1.0, poll.uri, poll.title)]
+    got = check_claims([("69% feel he acted unethically, including 45%.", (1,)),
+                        ("79% feel he acted unethically, including 45%.", (1,))], hit,
+                       {poll.id: text})
+    assert [(c.supported, c.missing) for c in got] == [(False, ("69",)), (True, ())]
+
+
 def test_facts_stated_by_the_question_need_no_source() -> None:
     claim = [("Alibaba, with Tencent, plans to spend 380 billion yuan.", (1,))]
     texts = {DOC.id: DOC.text}
