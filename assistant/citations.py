@@ -199,14 +199,16 @@ def _check(text: str, nums: tuple[int, ...], sources: list[Hit],
 
 
 def _apart(facts: list[str], cited: list[Hit]) -> tuple[str, ...]:
-    """Facts that no passage of two adjacent sentences of a cited source holds together
-    with the others: "69% ... including 45%" is not supported by a 45% in one sentence
-    and a 69% three sentences later."""
+    """Facts that no passage of two adjacent sentences (one sentence, for a claim with two
+    or more figures) of a cited source holds together with the others: "69% ... including
+    45%" is not supported by a 45% in one sentence and a 69% in the next."""
+    # Two figures in one claim must come from one sentence: "69% ..., including 45%".
+    pairs = sum(f[0].isdigit() for f in facts) < 2
     covered: set[str] = set()
     for hit in cited:
         text = hit.chunk.text
         sents = sentence_spans(text) or [(0, len(text))]
-        windows = sents + [(a[0], b[1]) for a, b in zip(sents, sents[1:])]
+        windows = sents + ([(a[0], b[1]) for a, b in zip(sents, sents[1:])] if pairs else [])
         found = [{f for f in facts if not supports([f], text[a:b])} for a, b in windows]
         covered |= max(found, key=len)
     return tuple(f for f in facts if f not in covered)

@@ -54,8 +54,7 @@ def test_check_claims() -> None:
 
 def test_facts_must_stand_together_in_the_source() -> None:
     text = ("A consensus emerged (79% feel he acted unethically, including 45% who say "
-            "illegally). He encouraged violence (61%). He could have done more (77%). "
-            "All told, 69% call it a crisis.")
+            "illegally). All told, 69% call it a crisis.")
     poll = Document.make("mem://poll", "Poll", text)
     hit = [Hit(Chunk.of(poll, 0, len(text)), 1.0, poll.uri, poll.title)]
     got = check_claims([("69% feel he acted unethically, including 45%.", (1,)),
