@@ -47,6 +47,17 @@ def fold(text: str) -> str:
     return text.replace("’", "'").replace("‘", "'").lower()
 
 
+def _mentions(folded: str, name: str) -> bool:
+    """Whether ``folded`` (see ``fold``) mentions ``name``; a compound ("Texas-Mexico")
+    is mentioned when each of its parts is."""
+    return all(fold(part) in folded for part in name.split("-") if part)
+
+
+def _windows(sents: list[tuple[int, int]], pairs: bool = True) -> list[tuple[int, int]]:
+    """Each sentence span and, with ``pairs``, each two adjacent ones joined."""
+    return sents + ([(a[0], b[1]) for a, b in zip(sents, sents[1:])] if pairs else [])
+
+
 def _norm_number(s: str) -> str:
     """"1,000" -> "1000", "5.00" -> "5", "3.50" -> "3.5"."""
     s = s.replace(",", "").rstrip(".")
@@ -91,9 +102,8 @@ def question_entities(question: str) -> list[str]:
 def missing_entities(question: str, text: str) -> list[str]:
     """Names of the question that ``text`` never mentions. A compound ("Texas-Mexico")
     counts as mentioned when each of its parts is."""
-    lowered = fold(text)
-    return [e for e in question_entities(question)
-            if not all(fold(part) in lowered for part in e.split("-") if part)]
+    folded = fold(text)
+    return [e for e in question_entities(question) if not _mentions(folded, e)]
 
 
 def content_words(text: str) -> set[str]:
@@ -103,14 +113,14 @@ def content_words(text: str) -> set[str]:
 def supports(facts: list[str], source: str) -> list[str]:
     """The facts *not* found in ``source`` (empty list = supported)."""
     numbers = {_norm_number(n) for n in _NUMBER.findall(source)}
-    lowered = fold(source)
+    folded = fold(source)
     missing = []
     for f in facts:
         if f[0].isdigit():
             if _norm_number(f) not in numbers:
                 missing.append(f)
-        elif not all(fold(part) in lowered for part in f.split("-") if part):
-            missing.append(f)  # "Texas-Mexico" is found when "Texas" and "Mexico" are
+        elif not _mentions(folded, f):
+            missing.append(f)
     return missing
 
 
@@ -149,10 +159,7 @@ def best_quote(claim: str, hit: Hit, doc_text: str, max_sentences: int = 2) -> C
         found = len(facts) - len(supports(facts, text)) if facts else 0
         return found, len(words & content_words(text)), -(span[1] - span[0])
 
-    candidates = list(sents)
-    if max_sentences > 1:
-        candidates += [(a[0], b[1]) for a, b in zip(sents, sents[1:])]
-    best = max(candidates, key=score)
+    best = max(_windows(sents, pairs=max_sentences > 1), key=score)
     # Prefer a single sentence when it alone holds as much support as the pair.
     single = max(sents, key=score)
     if score(single)[:2] >= score(best)[:2]:
@@ -171,18 +178,13 @@ def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
     out = []
     for text, nums in claims:
         valid = tuple(dict.fromkeys(n for n in nums if 1 <= n <= len(sources)))
-        if not valid:
-            valid = attribute(text, sources)
-        if not valid:
-            out.append(Claim(text, (), False, ("no valid citation",)))
-            continue
-        claim = _check(text, valid, sources, premise)
-        if not claim.supported:
-            # A wrong marker, but another given source holds every fact: cite that one.
+        claim = _check(text, valid, sources, premise) if valid else None
+        if claim is None or not claim.supported:
+            # No valid marker, or a wrong one: cite the given source holding every fact.
             other = attribute(text, sources)
             if other and other != valid:
                 claim = _check(text, other, sources, premise)
-        out.append(claim)
+        out.append(claim or Claim(text, (), False, ("no valid citation",)))
     return out
 
 
@@ -208,8 +210,7 @@ def _apart(facts: list[str], cited: list[Hit]) -> tuple[str, ...]:
     for hit in cited:
         text = hit.chunk.text
         sents = sentence_spans(text) or [(0, len(text))]
-        windows = sents + ([(a[0], b[1]) for a, b in zip(sents, sents[1:])] if pairs else [])
-        found = [{f for f in facts if not supports([f], text[a:b])} for a, b in windows]
+        found = [set(facts) - set(supports(facts, text[a:b])) for a, b in _windows(sents, pairs)]
         covered |= max(found, key=len)
     return tuple(f for f in facts if f not in covered)
 
