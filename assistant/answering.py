@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import prompts
 from assistant.citations import (Claim, check_claims, missing_entities, quotes_for,
                                  split_claims)
-from assistant.errors import ConfigError
+from assistant.errors import InvalidQuestion
 from assistant.extractive import ExtractiveAnswerer
 from assistant.llm import LLM, Messages, make_llm
 from assistant.retrieval import Filters, HybridRetriever, Retriever
@@ -132,12 +132,21 @@ class Answerer:
         yield Answer(REFUSAL, [], True, hits, timings, self.backend)
 
     @staticmethod
-    def _check_question(question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise ConfigError(f"the question is empty: {question!r}")
+    def _check_question(question: object) -> str:
+        if not isinstance(question, str):
+            raise InvalidQuestion(f"the question must be text (str), not "
+                                  f"{type(question).__name__}; decode bytes first")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError as e:  # lone surrogates: undecodable bytes from argv
+            raise InvalidQuestion(f"the question is not valid text (an undecodable byte at "
+                                  f"character {e.start}); check the terminal's encoding "
+                                  "(UTF-8) and type it again") from None
+        if not question.strip():
+            raise InvalidQuestion(f"the question is empty: {question!r}")
         if len(question) > MAX_QUESTION_CHARS:
-            raise ConfigError(f"the question is {len(question)} characters long; the limit "
-                              f"is {MAX_QUESTION_CHARS}")
+            raise InvalidQuestion(f"the question is {len(question)} characters long; the "
+                                  f"limit is {MAX_QUESTION_CHARS}")
         return question.strip()
 
     def _extractive_stream(self, question: str, hits: list[Hit], docs: dict[str, str],

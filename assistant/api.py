@@ -14,14 +14,13 @@ from typing import Any, Callable, Iterator
 
 from assistant.answering import Answerer
 from assistant.chat import ChatSession
-from assistant.docstore import DocRecord
 from assistant.embedder import Embedder, make_embedder
 from assistant.llm import LLM
-from assistant.retrieval import Filters, as_langchain_retriever
+from assistant.retrieval import Filters, LexicalIndex, as_langchain_retriever
 from assistant.errors import ConfigError
 from assistant.settings import Settings, load_settings
-from assistant.store import Store
-from assistant.types import Answer, Document, Hit
+from assistant.store import CheckReport, Store
+from assistant.types import Answer, DocRecord, Document, Hit
 from ingest.pipeline import IngestReport, Ingestor
 
 
@@ -66,6 +65,15 @@ class Assistant:
     def remove(self, id_or_uri: str) -> Document:
         """Remove one document by id or uri; returns what was removed."""
         return self.store.remove(id_or_uri)
+
+    def check(self, repair: bool = False,
+              on_wait: Callable[[str], None] | None = None) -> CheckReport:
+        """Verify that chunk rows, vectors, documents and the lexical index agree; with
+        ``repair=True`` (under the write lock) re-embed missing vectors, delete orphans and
+        finish interrupted writes."""
+        report = self.store.repair(on_wait) if repair else self.store.check()
+        report.lexical = LexicalIndex(self.store).check()
+        return report
 
     # --- read side ----------------------------------------------------------------------
     def sources(self) -> list[DocRecord]:

@@ -8,6 +8,7 @@ import sys
 from typing import Any, Callable
 
 from assistant.errors import AssistantError
+from assistant.terminal import safe, source_line
 
 EXAMPLES = """examples:
   assistant ingest samples/                 add or update articles (files, dirs, URLs)
@@ -16,6 +17,15 @@ EXAMPLES = """examples:
   assistant ask "How much has Alibaba committed to AI?"
   assistant chat                            interactive session with follow-ups
 """
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("assistant")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
@@ -27,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="assistant", description="Answer questions about your articles, with every "
         "claim cited to the exact source words.", epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("ingest", help="add or update articles from files, directories, URLs",
@@ -56,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id_or_uri", metavar="ID_OR_URI", help="document id or uri")
     _settings_args(p)
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("check", help="verify (and repair) the index's consistency",
+                       description="Verify that chunk rows and vectors are the same set, "
+                       "that every document has its chunks, and that the lexical index "
+                       "matches. --repair re-embeds missing vectors, deletes orphans and "
+                       "finishes interrupted writes. Exit code 1 if problems remain.")
+    p.add_argument("--repair", action="store_true", help="fix what is found")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _settings_args(p)
+    p.set_defaults(func=cmd_check)
 
     from assistant.cli_ask import add_ask_commands
 
@@ -95,14 +116,21 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if not records:
         print("no documents yet: try `assistant ingest PATH`")
     for r in records:
-        print(f"{r.id}  {r.chunks:4d} chunks  {r.title[:60]}  ({r.uri})")
+        print(source_line(r))
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with _assistant(args) as a:
+        report = a.check(repair=args.repair, on_wait=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    return 0 if report.ok else 1
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     with _assistant(args) as a:
         doc = a.remove(args.id_or_uri)
-    print(f"removed {doc.id} {doc.title!r} ({doc.uri})")
+    print(f"removed {doc.id} {safe(doc.title)!r} ({safe(doc.uri)})")
     return 0
 
 
@@ -116,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `assistant sources | head`: the reader left; not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any, Callable
 
-from assistant.types import Answer
+from assistant.terminal import format_citations, safe
 
 
 def add_ask_commands(sub: Any, settings_args: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -53,18 +52,6 @@ def filters_of(args: argparse.Namespace) -> dict[str, str]:
     return {k: v for k, v in f.items() if v}
 
 
-def format_citations(answer: Answer) -> str:
-    """Sources after an answer: number, title, uri, offsets, and the quoted words."""
-    if answer.refused or not answer.citations:
-        return ""
-    lines = ["", "Sources:"]
-    for c in answer.citations:
-        n = answer.source_number(c)
-        lines.append(f"  [{n}] {c.title} ({c.uri}) chars {c.start}-{c.end}")
-        lines.append(f"      \u201c{c.quote}\u201d")
-    return "\n".join(lines)
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     with open_assistant(args) as a:
         answer = a.ask(args.question, **filters_of(args))
@@ -74,7 +61,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                           "backend": out["backend"], "citations": out["citations"]},
                          indent=2, ensure_ascii=False))
         return 0
-    print(answer.text)
+    print(safe(answer.text, lines=True))
     print(format_citations(answer))
     print(f"\n({answer.backend}; retrieval {answer.timings.get('retrieve_ms', 0):.0f} ms, "
           f"answer {answer.timings.get('answer_ms', 0):.0f} ms)")

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from assistant.errors import StoreError
-from assistant.types import Chunk, Document
+from assistant.types import Chunk, DocRecord, Document
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -32,32 +31,14 @@ CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-@dataclass(frozen=True)
-class DocRecord:
-    """A stored document's listing entry (no text)."""
-
-    id: str
-    uri: str
-    title: str
-    published: str | None
-    chunks: int
-    ingested_at: float
-    source_hash: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "uri": self.uri, "title": self.title,
-                "published": self.published, "chunks": self.chunks,
-                "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                             time.gmtime(self.ingested_at))}
-
-
 class DocStore:
     """SQLite-backed store of whole documents and chunk offsets."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                       timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -108,13 +89,23 @@ class DocStore:
         sql += "GROUP BY d.id ORDER BY d.ingested_at, d.uri"
         return [DocRecord(*r) for r in self._db.execute(sql, args)]
 
-    def chunks_of(self, doc_id: str) -> list[Chunk]:
-        doc = self.get(doc_id)
-        if doc is None:
-            return []
+    def chunks_of(self, doc: Document) -> list[Chunk]:
         rows = self._db.execute('SELECT id, start, "end" FROM chunks WHERE doc_id=? '
-                                "ORDER BY start", (doc_id,))
-        return [Chunk(cid, doc_id, s, e, doc.text[s:e]) for cid, s, e in rows]
+                                "ORDER BY start", (doc.id,))
+        return [Chunk(cid, doc.id, s, e, doc.text[s:e]) for cid, s, e in rows]
+
+    def chunk_ids_of(self, doc_id: str) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?",
+                                               (doc_id,))]
+
+    def text_lengths(self) -> dict[str, int]:
+        """doc id -> length of its text (without loading the texts)."""
+        return dict(self._db.execute("SELECT id, length(text) FROM documents"))
+
+    def origins(self) -> list[tuple[str, str, str]]:
+        """(id, uri, the file or URL it came from) of every document, without texts."""
+        return [(i, u, o or u) for i, u, o in self._db.execute(
+            "SELECT id, uri, json_extract(meta, '$.source') FROM documents")]
 
     def chunk_pages(self, chunk_ids: list[str]) -> dict[str, tuple[str, int, int, int | None]]:
         """chunk id -> (doc_id, start, end, page) for the ids that are committed."""

@@ -23,6 +23,10 @@ class StoreError(AssistantError):
     """The document store or the vector index cannot be used."""
 
 
+class StoreBusy(StoreError):
+    """Another writer held the store's write lock for longer than the timeout."""
+
+
 class EmbedderMismatch(StoreError):
     """The index was built with another embedding model than the one configured."""
 
@@ -33,3 +37,7 @@ class NotFound(AssistantError):
 
 class LLMError(AssistantError):
     """The LLM backend failed (bad key, unknown model, unreachable server, ...)."""
+
+
+class InvalidQuestion(ConfigError):
+    """The question is empty, too long, or not valid text."""

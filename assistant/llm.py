@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from typing import Any, Iterator, Protocol
 
 from assistant.errors import ConfigError, LLMError
@@ -42,7 +44,8 @@ class OpenAILLM:
 
     def _args(self, messages: Messages) -> dict[str, Any]:
         return {"model": self.settings.llm_model, "messages": messages,
-                "temperature": self.settings.llm_temperature, "max_tokens": 400}
+                "temperature": self.settings.llm_temperature,
+                "max_tokens": self.settings.llm_max_tokens}
 
     def complete(self, messages: Messages) -> str:
         with _errors(self.settings):
@@ -82,6 +85,7 @@ class _errors:
             return False
         import json
 
+        import httpx
         import openai
 
         where = self.s.llm_base_url or "api.openai.com"
@@ -96,9 +100,12 @@ class _errors:
         elif isinstance(exc, openai.APITimeoutError):
             msg = (f"{where} did not answer within {self.s.llm_timeout:g}s {tries}; raise "
                    "ASSISTANT_LLM_TIMEOUT or check the server")
-        elif isinstance(exc, openai.APIConnectionError):
-            msg = (f"cannot reach {where} {tries}; is the server running and "
-                   "ASSISTANT_LLM_BASE_URL right?")
+        elif _dropped(exc, httpx):
+            msg = (f"the LLM server at {where} closed the connection mid-request {tries} "
+                   "(it crashed or exited?); check its log and restart it")
+        elif isinstance(exc, (openai.APIConnectionError, httpx.ConnectError)):
+            msg = (f"cannot reach {where} {tries} (connection refused); is the server "
+                   "running and ASSISTANT_LLM_BASE_URL right?")
         elif isinstance(exc, openai.InternalServerError):
             msg = f"{where} failed with HTTP {exc.status_code} {tries}; check the server's log"
         elif isinstance(exc, openai.APIStatusError):
@@ -112,10 +119,50 @@ class _errors:
         raise LLMError(msg.replace("\n", " ")) from None
 
 
+def _dropped(exc: BaseException, httpx: Any) -> bool:
+    """True when the server accepted the request and then went away (a crash), as opposed
+    to a refused connection (no server)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, (httpx.RemoteProtocolError, httpx.ReadError,
+                              httpx.WriteError)):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextmanager
+def llama_model_params(extra_buffers: bool) -> Iterator[None]:
+    """While open, llama.cpp models load with ``use_extra_bufts=extra_buffers``.
+
+    llama.cpp's "extra buffer types" (AMX tiles and repacked weights) crash with a general
+    protection fault in libggml-cpu on some CPUs that report AMX; off is the safe choice
+    on every CPU. llama-cpp-python's ``Llama`` has no argument for it, so the library's
+    default model parameters are wrapped for the duration of the load."""
+    import llama_cpp.llama_cpp as C
+
+    with _PARAMS_LOCK:
+        original = C.llama_model_default_params
+
+        def params() -> Any:
+            p = original()
+            p.use_extra_bufts = extra_buffers
+            return p
+
+        C.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            C.llama_model_default_params = original
+
+
 class LlamaCppLLM:
     """A local GGUF model in-process through llama-cpp-python."""
 
-    _models: dict[str, Any] = {}
+    _models: dict[tuple[str, int, bool], Any] = {}
 
     def __init__(self, settings: Settings) -> None:
         path = settings.llm_model_path
@@ -129,17 +176,27 @@ class LlamaCppLLM:
                               "pip install 'assistant[local]'") from None
         self.settings = settings
         self.name = f"llama-cpp:{path.name}"
-        if str(path) not in self._models:
-            self._models[str(path)] = Llama(model_path=str(path), n_ctx=4096, verbose=False)
-        self._llm = self._models[str(path)]
+        key = (str(path), settings.llm_n_ctx, settings.llm_extra_buffers)
+        if key not in self._models:
+            with llama_model_params(settings.llm_extra_buffers):
+                self._models[key] = Llama(model_path=str(path), n_ctx=settings.llm_n_ctx,
+                                          verbose=False)
+        self._llm = self._models[key]
+
+    @property
+    def model_params(self) -> Any:
+        """The llama.cpp model parameters the model was loaded with."""
+        return self._llm.model_params
 
     def complete(self, messages: Messages) -> str:
-        r = self._llm.create_chat_completion(messages=messages, max_tokens=400,
+        r = self._llm.create_chat_completion(messages=messages,
+                                             max_tokens=self.settings.llm_max_tokens,
                                              temperature=self.settings.llm_temperature)
         return r["choices"][0]["message"].get("content") or ""
 
     def stream(self, messages: Messages) -> Iterator[str]:
-        for ev in self._llm.create_chat_completion(messages=messages, max_tokens=400,
+        for ev in self._llm.create_chat_completion(messages=messages,
+                                                   max_tokens=self.settings.llm_max_tokens,
                                                    temperature=self.settings.llm_temperature,
                                                    stream=True):
             piece = ev["choices"][0]["delta"].get("content")

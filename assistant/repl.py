@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from assistant.cli_ask import format_citations
+from assistant.terminal import format_citations, safe
 from assistant.errors import AssistantError
 from assistant.types import Answer
 
@@ -95,7 +95,7 @@ def run_repl(a: Any, filters: dict[str, str]) -> int:
                 print("(conversation forgotten)")
             elif cmd == "/sources":
                 for r in a.sources():
-                    print(f"  {r.id}  {r.title[:60]}  ({r.uri})")
+                    print(f"  {r.id}  {safe(r.title[:60])}  ({safe(r.uri)})")
                 if not docs:
                     print("  no documents: run `assistant ingest PATH` first")
             else:
@@ -115,7 +115,7 @@ def _answer(chat: Any, question: str, filters: dict[str, str]) -> None:
             if isinstance(piece, Answer):
                 final = piece
             else:
-                print(piece, end="", flush=True)
+                print(safe(piece, lines=True), end="", flush=True)
     except KeyboardInterrupt:
         print("\n(answer cancelled)", flush=True)
         return

@@ -51,7 +51,7 @@ class LexicalIndex:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.dir = store.docs.path.with_suffix(".bm25")
+        self.dir = store.path.with_suffix(".bm25")
         self._lock = threading.Lock()
         self._version = -1
         self._bm25: Any = None
@@ -68,7 +68,7 @@ class LexicalIndex:
     def _ensure(self) -> None:
         import bm25s
 
-        version = self.store.docs.version()
+        version = self.store.version()
         if version == self._version:
             return
         meta = self.dir / "chunk_ids.json"
@@ -80,9 +80,9 @@ class LexicalIndex:
                 return
         ids, texts = [], []
         doc = None
-        for cid, doc_id, start, end in self.store.docs.iter_chunks():  # ordered by doc
+        for cid, doc_id, start, end in self.store.iter_chunks():  # ordered by doc
             if doc is None or doc.id != doc_id:
-                doc = self.store.docs.get(doc_id)
+                doc = self.store.find(doc_id)
             if doc is not None:
                 ids.append(cid)
                 texts.append(f"{doc.title}\n{doc.text[start:end]}")
@@ -97,6 +97,16 @@ class LexicalIndex:
             shutil.rmtree(self.dir, ignore_errors=True)
             tmp.rename(self.dir)
         self._version = version
+
+    def check(self) -> str | None:
+        """Bring the index up to date, then compare it with the chunk rows."""
+        with self._lock:
+            self._ensure()
+            rows = {cid for cid, *_ in self.store.iter_chunks()}
+            if set(self._ids) != rows:
+                return (f"{len(set(self._ids) - rows)} entries without a chunk row, "
+                        f"{len(rows - set(self._ids))} chunk rows missing")
+            return None
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         with self._lock:
@@ -121,19 +131,18 @@ class HybridRetriever:
         self.last_dense_best = 0.0  # best cosine similarity of the last search
 
     def allowed_docs(self, f: Filters) -> set[str]:
-        return {r.id for r in self.store.docs.records(f.uri) if
+        return {r.id for r in self.store.records(f.uri) if
                 (not f.published_after or (r.published or "") >= f.published_after) and
                 (not f.published_before or (r.published or "9999") <= f.published_before)}
 
     def dense(self, query: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
-        vec = self.store.embedder.embed([query])[0]
         where = None
         if allowed is not None:
             if not allowed:
                 return []
             where = {"doc_id": {"$in": sorted(allowed)}} if len(allowed) > 1 else {
                 "doc_id": next(iter(allowed))}
-        return [(h.chunk_id, h.similarity) for h in self.store.vectors.query(vec, n, where)]
+        return [(h.chunk_id, h.similarity) for h in self.store.vector_search(query, n, where)]
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         if k < 1:
@@ -141,11 +150,11 @@ class HybridRetriever:
         allowed = None if filters is None or filters.empty else self.allowed_docs(filters)
         n = max(self.candidates, 3 * k)
         dense = self.dense(query, n, allowed)
-        rows = self.store.docs.chunk_pages([c for c, _ in dense])
+        rows = self.store.chunk_rows([c for c, _ in dense])
         dense = [(c, s) for c, s in dense if c in rows]  # only committed chunks count
         self.last_dense_best = dense[0][1] if dense else 0.0
         lexical = self.lexical.search(query, n * (3 if allowed is not None else 1))
-        rows.update(self.store.docs.chunk_pages([c for c, _ in lexical if c not in rows]))
+        rows.update(self.store.chunk_rows([c for c, _ in lexical if c not in rows]))
         lexical = [(c, s) for c, s in lexical if c in rows and (
             allowed is None or rows[c][0] in allowed)][:n]
         fused: dict[str, float] = {}
@@ -172,7 +181,7 @@ class HybridRetriever:
                     spans.append([doc_id, start, end, score, page])
         hits = []
         for doc_id, start, end, score, page in spans:
-            doc = self.store.docs.get(doc_id)
+            doc = self.store.find(doc_id)
             if doc is None:
                 continue
             chunk = Chunk(content_hash(doc_id, str(start), str(end)), doc_id, start, end,

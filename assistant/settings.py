@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server "
                                    "(`chroma run`); empty means embedded Chroma under home.")
     collection: str = Field("articles", description="Chroma collection name.")
+    write_lock_timeout: float = Field(600.0, ge=0, description="Seconds a writer (ingest, "
+                                      "remove, check --repair) waits for another writer on "
+                                      "the same home before giving up with one line.")
 
     # --- embedding ----------------------------------------------------------------------
     embed_model: str = Field("all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (the "
@@ -54,6 +57,9 @@ class Settings(BaseSettings):
                                "at the start of the next chunk.")
     max_source_mb: float = Field(25.0, gt=0, description="Largest file or download accepted.")
     url_timeout: float = Field(20.0, gt=0, description="Seconds allowed to fetch a URL.")
+    allow_private_urls: bool = Field(False, description="Fetch URLs whose host resolves to "
+                                     "a loopback, private or link-local address (intranet "
+                                     "use). Off: such URLs, and redirects to them, are refused.")
     include: list[str] = Field(default_factory=lambda: ["*.txt", "*.md", "*.html", "*.htm",
                                "*.pdf", "*.jsonl"], description="Globs a directory walk takes.")
     exclude: list[str] = Field(default_factory=lambda: [".*", "*/.*", "__pycache__"],
@@ -86,6 +92,15 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds per LLM request.")
     llm_retries: int = Field(3, ge=0, le=10, description="Retries on 429, 5xx, timeouts.")
     llm_model_path: Path | None = Field(None, description="GGUF file for llama-cpp.")
+    llm_n_ctx: int = Field(4096, ge=256, le=1_048_576, description="Context window (tokens) "
+                           "of the in-process llama-cpp model.")
+    llm_max_tokens: int = Field(400, ge=1, le=100_000, description="Most tokens an LLM may "
+                                "write per answer.")
+    llm_extra_buffers: bool = Field(False, description="llama-cpp: let llama.cpp use its extra "
+                                    "CPU buffer types (AMX tiles, repacked weights). Off by "
+                                    "default: on some CPUs that report AMX they crash the "
+                                    "process (a segfault in libggml-cpu). Turn on only on a "
+                                    "CPU where it is known to work.")
     unsupported: Literal["drop", "flag"] = Field("drop", description="What to do with an "
                                                  "answer sentence its citation does not support.")
 

@@ -5,109 +5,155 @@ Write protocol for one document, safe against a kill at any point:
   2. upsert the chunk vectors (Chroma)          -- invisible: no committed row points at them
   3. commit the document and its chunk rows     -- one SQLite transaction: now it exists
   4. delete the replaced chunk vectors (Chroma), then clear the journal entry.
-``Store.recover()`` (run on open) finishes or undoes whatever a killed run left in the
-journal, so every stored document has all its chunks and no vector is orphaned.
+
+One writer at a time: every write runs under the home's write lock (``writing()``: an
+flock shared by all processes on the machine, plus a thread lock). Whoever takes the lock
+first repairs what a killed writer left in the journal (``recover()``): a journal entry
+seen by the lock holder can only belong to a writer that is gone. Readers never repair.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
-from dataclasses import dataclass
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse
+from typing import Any, Callable, Iterator
 
-from assistant.docstore import DocRecord, DocStore
+from assistant.docstore import DocStore
 from assistant.embedder import Embedder
-from assistant.errors import EmbedderMismatch, NotFound, StoreError
+from assistant.errors import EmbedderMismatch, NotFound, StoreBusy
 from assistant.settings import Settings
-from assistant.types import Chunk, Document
+from assistant.types import Chunk, DocRecord, Document, embedding_text
+from assistant.vectors import VectorHit, VectorIndex
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class VectorHit:
-    chunk_id: str
-    similarity: float  # cosine similarity, 1.0 = same direction
+__all__ = ["CheckReport", "Store", "VectorHit"]
 
 
-class VectorIndex:
-    """A Chroma collection used as a plain vector index (we always pass embeddings, so
-    Chroma's own embedding function, which would download a model, is never used)."""
+@dataclass
+class CheckReport:
+    """What ``Store.check`` found; empty lists mean consistent."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    documents: int = 0
+    chunks: int = 0
+    vectors: int = 0
+    rows_without_vectors: list[str] = field(default_factory=list)   # chunk ids
+    orphan_vectors: list[str] = field(default_factory=list)         # vector ids
+    documents_without_chunks: list[str] = field(default_factory=list)
+    bad_spans: list[str] = field(default_factory=list)              # chunk ids
+    pending_writes: list[str] = field(default_factory=list)         # uris
+    lexical: str | None = None  # a disagreement of the lexical index, if any
+    repaired: dict[str, int] = field(default_factory=dict)
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    @property
+    def ok(self) -> bool:
+        return not (self.rows_without_vectors or self.orphan_vectors or self.bad_spans or
+                    self.documents_without_chunks or self.pending_writes or self.lexical)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "documents": self.documents, "chunks": self.chunks,
+                "vectors": self.vectors, "rows_without_vectors": self.rows_without_vectors,
+                "orphan_vectors": self.orphan_vectors,
+                "documents_without_chunks": self.documents_without_chunks,
+                "bad_spans": self.bad_spans, "pending_writes": self.pending_writes,
+                "lexical": self.lexical, "repaired": self.repaired}
+
+    def summary(self) -> str:
+        head = (f"{self.documents} documents, {self.chunks} chunk rows, "
+                f"{self.vectors} vectors: ")
+        problems = [f"{len(v)} {k.replace('_', ' ')}" for k, v in (
+            ("rows_without_vectors", self.rows_without_vectors),
+            ("orphan_vectors", self.orphan_vectors),
+            ("documents_without_chunks", self.documents_without_chunks),
+            ("bad_spans", self.bad_spans), ("pending_writes", self.pending_writes)) if v]
+        if self.lexical:
+            problems.append(f"lexical index: {self.lexical}")
+        text = head + ("consistent" if not problems else "; ".join(problems))
+        if self.repaired:
+            text += " (repaired: " + ", ".join(f"{k} {v}" for k, v in self.repaired.items()) \
+                + ")"
+        return text
+
+
+class WriteLock:
+    """One writer per store across processes (``flock``) and threads; re-entrant in the
+    thread that holds it. ``on_first`` runs each time the lock is newly taken."""
+
+    def __init__(self, path: Path, timeout: float, on_first: Callable[[], None]) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.on_first = on_first
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    @contextmanager
+    def held(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        deadline = time.monotonic() + self.timeout
+        if not self._thread.acquire(timeout=self.timeout):
+            raise self._busy()
         try:
-            if settings.chroma_url:
-                u = urlparse(settings.chroma_url)
-                self.client: Any = chromadb.HttpClient(
-                    host=u.hostname or "127.0.0.1", port=u.port or 8000,
-                    ssl=u.scheme == "https", settings=chroma_settings)
-                self.client.heartbeat()
-            else:
-                self.client = chromadb.PersistentClient(path=str(settings.home / "chroma"),
-                                                        settings=chroma_settings)
-            names = {getattr(c, "name", c) for c in self.client.list_collections()}
-            if settings.collection in names:
-                self.col = self.client.get_collection(settings.collection,
-                                                      embedding_function=None)
-            else:
-                self.col = self.client.create_collection(
-                    settings.collection, embedding_function=None,
-                    metadata={"hnsw:space": "cosine", "embedder": embedder.name,
-                              "dim": embedder.dim})
-        except Exception as e:
-            where = settings.chroma_url or settings.home / "chroma"
-            raise StoreError(f"cannot open Chroma at {where}: {e}; is the server running "
-                             "(`chroma run`) and the collection name valid?") from None
-        meta = self.col.metadata or {}
-        if meta.get("embedder") != embedder.name:
-            raise EmbedderMismatch(
-                f"the index {settings.collection!r} was built with embedder "
-                f"{meta.get('embedder')!r} (dim {meta.get('dim')}), not {embedder.name!r}; "
-                "use the same embedding settings, or another ASSISTANT_HOME or collection")
+            if self._depth == 0:
+                self._take(deadline, on_wait)
+            self._depth += 1
+            try:
+                if self._depth == 1:
+                    self.on_first()
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+        finally:
+            self._thread.release()
 
-    def upsert(self, ids: list[str], vectors: list[list[float]],
-               metas: list[dict[str, Any]]) -> None:
-        step = 1000
-        for i in range(0, len(ids), step):
-            self.col.upsert(ids=ids[i:i + step], embeddings=vectors[i:i + step],
-                            metadatas=metas[i:i + step])
-
-    def delete(self, ids: list[str]) -> None:
-        for i in range(0, len(ids), 1000):
-            self.col.delete(ids=ids[i:i + 1000])
-
-    def ids(self) -> set[str]:
-        out: set[str] = set()
-        offset = 0
+    def _take(self, deadline: float, on_wait: Callable[[str], None] | None) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        told = False
         while True:
-            got = self.col.get(include=[], limit=5000, offset=offset)["ids"]
-            out.update(got)
-            if len(got) < 5000:
-                return out
-            offset += len(got)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise self._busy() from None
+                if not told and on_wait is not None:
+                    on_wait(f"waiting: another writer ({self.holder()}) is using this "
+                            f"store; up to {self.timeout:g}s (ASSISTANT_WRITE_LOCK_TIMEOUT)")
+                    told = True
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
 
-    def count(self) -> int:
-        return int(self.col.count())
+    def _release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
-    def query(self, vector: list[float], k: int,
-              where: dict[str, Any] | None = None) -> list[VectorHit]:
-        n = min(k, self.count())
-        if n == 0:
-            return []
-        r = self.col.query(query_embeddings=[vector], n_results=n, where=where,
-                           include=["distances"])
-        return [VectorHit(cid, 1.0 - float(d))
-                for cid, d in zip(r["ids"][0], r["distances"][0])]
+    def holder(self) -> str:
+        try:
+            pid = self.path.read_text().strip()
+        except OSError:
+            pid = ""
+        return f"pid {pid}" if pid else "another thread or process"
+
+    def _busy(self) -> StoreBusy:
+        return StoreBusy(f"{self.path.parent}: another writer ({self.holder()}) held the "
+                         f"store for over {self.timeout:g}s; try again when it has finished "
+                         "or raise ASSISTANT_WRITE_LOCK_TIMEOUT")
 
 
 class Store:
-    """Documents + vectors, kept consistent. The only writer of either."""
+    """Documents + vectors, kept consistent: the only door to either."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
@@ -116,71 +162,181 @@ class Store:
         home.mkdir(parents=True, exist_ok=True)
         name = settings.collection if not settings.chroma_url else (
             f"{settings.collection}@{settings.chroma_url}")
-        self.docs = DocStore(home / f"documents-{_safe(name)}.sqlite")
-        recorded = self.docs.get_info("embedder")
+        self._docs = DocStore(home / f"documents-{_safe(name)}.sqlite")
+        recorded = self._docs.get_info("embedder")
         if recorded and recorded != embedder.name:
             raise EmbedderMismatch(
                 f"{home}: documents were indexed with embedder {recorded!r}, not "
                 f"{embedder.name!r}; use the same embedding settings or another ASSISTANT_HOME")
-        self.docs.set_info("embedder", embedder.name)
-        self.vectors = VectorIndex(settings, embedder)
-        self.recover()
+        self._vectors = VectorIndex(settings, embedder)
+        self._lock = WriteLock(self._docs.path.with_suffix(".lock"),
+                               settings.write_lock_timeout, self.recover)
+        if not recorded:
+            with self.writing():
+                self._docs.set_info("embedder", embedder.name)
+
+    @property
+    def path(self) -> Path:
+        """The document database; derived indexes live beside it."""
+        return self._docs.path
 
     def close(self) -> None:
-        self.docs.close()
+        self._docs.close()
 
-    # --- writes -------------------------------------------------------------------------
+    # --- writes (all under the write lock) ---------------------------------------------
+    def writing(self, on_wait: Callable[[str], None] | None = None) -> Any:
+        """Hold the write lock for a series of writes (re-entrant). Taking it first
+        repairs what a killed writer left behind."""
+        return self._lock.held(on_wait)
+
     def put(self, doc: Document, chunks: list[Chunk], vectors: list[list[float]],
             source_hash: str) -> None:
         """Store ``doc`` (replacing what its uri held) with its chunks, atomically."""
         pages = [doc.page_at(c.start) for c in chunks]
         ids = [c.id for c in chunks]
-        self.docs.begin(doc.id, doc.uri, ids)
-        metas = [{"doc_id": doc.id, "uri": doc.uri, "start": c.start, "end": c.end,
-                  **({"page": p} if p else {}), **({"published": doc.published}
-                                                   if doc.published else {})}
-                 for c, p in zip(chunks, pages)]
-        self.vectors.upsert(ids, vectors, metas)
-        stale = self.docs.commit(doc, chunks, pages, source_hash)
-        self.vectors.delete(stale)
-        self.docs.end(doc.id)
+        with self.writing():
+            self._docs.begin(doc.id, doc.uri, ids)
+            self._vectors.upsert(ids, vectors, [_meta(doc, c, p) for c, p in zip(chunks, pages)])
+            stale = self._docs.commit(doc, chunks, pages, source_hash)
+            self._vectors.delete(stale)
+            self._docs.end(doc.id)
+
+    def touch(self, uri: str, source_hash: str) -> None:
+        """Record a new source hash for an unchanged text (e.g. a re-saved file)."""
+        with self.writing():
+            self._docs.touch(uri, source_hash)
 
     def remove(self, id_or_uri: str) -> Document:
-        doc = self.docs.get(id_or_uri) or self.docs.get_by_uri(id_or_uri)
-        if doc is None:
-            raise NotFound(f"no document with id or uri {id_or_uri!r}; "
-                           "`assistant sources` lists what is stored")
-        self.vectors.delete(self.docs.delete(doc.id))
+        with self.writing():
+            doc = self._docs.get(id_or_uri) or self._docs.get_by_uri(id_or_uri)
+            if doc is None and not id_or_uri.startswith(("http://", "https://")):
+                doc = self._docs.get_by_uri(str(Path(id_or_uri).expanduser().resolve()))
+            if doc is None:
+                raise NotFound(f"no document with id or uri {id_or_uri!r}; "
+                               "`assistant sources` lists what is stored")
+            self._vectors.delete(self._docs.delete(doc.id))
         return doc
 
     def recover(self) -> int:
-        """Repair what an interrupted write left behind. Returns entries repaired."""
-        pending = self.docs.pending()
+        """Repair what an interrupted write left behind (runs under the write lock, when
+        it is taken). Returns the entries repaired."""
+        pending = self._docs.pending()
         for doc_id, uri, chunk_ids in pending:
-            committed = {c.id for c in self.docs.chunks_of(doc_id)} if self.docs.get(
-                doc_id) else set()
+            committed = set(self._docs.chunk_ids_of(doc_id))
             # Vectors written for a commit that never happened are orphans: drop them.
-            self.vectors.delete([c for c in chunk_ids if c not in committed])
+            self._vectors.delete([c for c in chunk_ids if c not in committed])
             if committed:
                 # The commit happened; stale vectors of the replaced version may remain.
                 self._drop_vectors_without_rows()
-            self.docs.end(doc_id)
+            self._docs.end(doc_id)
             log.info("recovered interrupted write of %s", uri)
         return len(pending)
 
     def _drop_vectors_without_rows(self) -> None:
-        rows = {cid for cid, *_ in self.docs.iter_chunks()}
-        self.vectors.delete([v for v in self.vectors.ids() if v not in rows])
+        rows = {cid for cid, *_ in self._docs.iter_chunks()}
+        self._vectors.delete([v for v in self._vectors.ids() if v not in rows])
+
+    # --- consistency ------------------------------------------------------------------
+    def check(self) -> CheckReport:
+        """Compare chunk rows with vectors and documents with their chunks (read-only)."""
+        r = CheckReport()
+        rows: dict[str, tuple[str, int, int]] = {
+            cid: (d, s, e) for cid, d, s, e in self._docs.iter_chunks()}
+        vectors = self._vectors.ids()
+        r.chunks, r.vectors = len(rows), len(vectors)
+        r.rows_without_vectors = sorted(set(rows) - vectors)
+        r.orphan_vectors = sorted(vectors - set(rows))
+        lengths = self._docs.text_lengths()
+        r.documents = len(lengths)
+        with_chunks = {d for d, _, _ in rows.values()}
+        r.documents_without_chunks = sorted(set(lengths) - with_chunks)
+        r.bad_spans = sorted(cid for cid, (d, s, e) in rows.items()
+                             if not 0 <= s < e <= lengths.get(d, -1))
+        r.pending_writes = [uri for _, uri, _ in self._docs.pending()]
+        return r
+
+    def repair(self, on_wait: Callable[[str], None] | None = None) -> CheckReport:
+        """Under the write lock: finish interrupted writes, re-embed chunk rows that lack
+        a vector, delete orphan vectors. Documents without chunks need a re-ingest."""
+        with self.writing(on_wait):
+            found = self.check()
+            by_doc: dict[str, list[str]] = {}
+            wanted = set(found.rows_without_vectors)
+            for cid, d, _, _ in self._docs.iter_chunks():
+                if cid in wanted:
+                    by_doc.setdefault(d, []).append(cid)
+            for doc_id, cids in by_doc.items():
+                doc = self.get(doc_id)
+                chunks = [c for c in self._docs.chunks_of(doc) if c.id in set(cids)]
+                vectors = self.embedder.embed([embedding_text(doc, c) for c in chunks])
+                self._vectors.upsert([c.id for c in chunks], vectors,
+                                     [_meta(doc, c, doc.page_at(c.start)) for c in chunks])
+            self._vectors.delete(found.orphan_vectors)
+            after = self.check()
+            after.repaired = {"re-embedded": len(found.rows_without_vectors),
+                              "orphans deleted": len(found.orphan_vectors)}
+            return after
 
     # --- reads --------------------------------------------------------------------------
     def get(self, doc_id: str) -> Document:
-        doc = self.docs.get(doc_id)
+        doc = self._docs.get(doc_id)
         if doc is None:
             raise NotFound(f"no document with id {doc_id!r}; `assistant sources` lists them")
         return doc
 
-    def records(self) -> list[DocRecord]:
-        return self.docs.records()
+    def find(self, doc_id: str) -> Document | None:
+        return self._docs.get(doc_id)
+
+    def get_by_uri(self, uri: str) -> Document | None:
+        return self._docs.get_by_uri(uri)
+
+    def source_hash(self, uri: str) -> str | None:
+        return self._docs.source_hash(uri)
+
+    def uri_of(self, doc_id: str) -> str | None:
+        return self._docs.uri_of(doc_id)
+
+    def origins(self) -> list[tuple[str, str, str]]:
+        """(id, uri, origin) of every document: the file or URL each came from."""
+        return self._docs.origins()
+
+    def records(self, uri_prefix: str | None = None) -> list[DocRecord]:
+        return self._docs.records(uri_prefix)
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        doc = self._docs.get(doc_id)
+        return self._docs.chunks_of(doc) if doc else []
+
+    def chunk_rows(self, chunk_ids: list[str]) -> dict[str, tuple[str, int, int, int | None]]:
+        """chunk id -> (doc_id, start, end, page) for the ids that are committed."""
+        return self._docs.chunk_pages(chunk_ids)
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, int, int]]:
+        return self._docs.iter_chunks()
+
+    def version(self) -> int:
+        """Changes whenever documents are committed or removed (for derived indexes)."""
+        return self._docs.version()
+
+    def vector_search(self, query: str, k: int,
+                      where: dict[str, Any] | None = None) -> list[VectorHit]:
+        return self._vectors.query(self.embedder.embed([query])[0], k, where)
+
+    def vector_ids(self) -> set[str]:
+        return self._vectors.ids()
+
+    def vector_count(self) -> int:
+        return self._vectors.count()
+
+    def pending(self) -> list[str]:
+        """Uris of writes in the journal (interrupted, or in progress elsewhere)."""
+        return [uri for _, uri, _ in self._docs.pending()]
+
+
+def _meta(doc: Document, chunk: Chunk, page: int | None) -> dict[str, Any]:
+    return {"doc_id": doc.id, "uri": doc.uri, "start": chunk.start, "end": chunk.end,
+            **({"page": page} if page else {}),
+            **({"published": doc.published} if doc.published else {})}
 
 
 def _safe(name: str) -> str:

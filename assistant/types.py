@@ -8,6 +8,7 @@ The invariant everywhere: ``document.text[x.start:x.end] == x.text`` for a chunk
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,25 @@ class Document:
 
 
 @dataclass(frozen=True)
+class DocRecord:
+    """A stored document's listing entry (no text)."""
+
+    id: str
+    uri: str
+    title: str
+    published: str | None
+    chunks: int
+    ingested_at: float
+    source_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "uri": self.uri, "title": self.title,
+                "published": self.published, "chunks": self.chunks,
+                "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                             time.gmtime(self.ingested_at))}
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A span of a document's text; ``text == document.text[start:end]``."""
 
@@ -68,6 +88,11 @@ class Chunk:
     def of(doc: Document, start: int, end: int) -> "Chunk":
         return Chunk(content_hash(doc.id, str(start), str(end)), doc.id, start, end,
                      doc.span(start, end))
+
+
+def embedding_text(doc: Document, chunk: Chunk) -> str:
+    """What is embedded for a chunk: its document's title, then its text."""
+    return f"{doc.title}\n{chunk.text}" if doc.title else chunk.text
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def run_ours(jsonl: Path, home: Path) -> dict:
         r2 = a.ingest([jsonl], progress=False)
         again = time.perf_counter() - t
         assert not r2.added and not r2.updated, "re-ingest must find everything unchanged"
-        texts = [c.text for rec in a.sources() for c in a.store.docs.chunks_of(rec.id)]
+        texts = [c.text for rec in a.sources() for c in a.store.chunks_of(rec.id)]
         chars = sum(len(a.document(rec.id).text) for rec in a.sources())
         t = time.perf_counter()
         a.embedder.embed(texts)

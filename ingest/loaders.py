@@ -8,8 +8,6 @@ import fnmatch
 import hashlib
 import json
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,6 +17,7 @@ from assistant.errors import SourceError
 from assistant.settings import Settings
 from assistant.types import Document
 from ingest.clean import clean_text, decode
+from ingest.fetch import fetch
 
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html",
             ".htm": "html", ".pdf": "pdf", ".jsonl": "jsonl"}
@@ -42,6 +41,8 @@ def iter_sources(sources: list[str], settings: Settings,
             if re.match(r"https?://", src, re.I):
                 yield fetch_url(src, settings)
                 continue
+            if re.match(r"[a-z][a-z0-9+.-]*://", src, re.I):
+                raise SourceError(src, "only http(s) URLs are fetched")
             path = Path(src).expanduser()
             if path.is_dir():
                 for f in walk(path, settings.include, settings.exclude):
@@ -51,6 +52,8 @@ def iter_sources(sources: list[str], settings: Settings,
                         on_error(e)
             elif path.is_file():
                 yield from load_file(path, settings)
+            elif path.is_symlink():
+                raise SourceError(src, "a broken or looping symbolic link")
             else:
                 raise SourceError(src, "no such file or directory")
         except SourceError as e:
@@ -66,25 +69,37 @@ def walk(root: Path, include: list[str], exclude: list[str]) -> list[Path]:
             continue
         if any(fnmatch.fnmatch(part, g) for part in rel.split("/")[:-1] for g in exclude):
             continue
-        if f.is_file() and any(fnmatch.fnmatch(f.name, g) for g in include):
+        wanted = any(fnmatch.fnmatch(f.name, g) for g in include)
+        # a broken or looping link is listed so that loading it reports it
+        if wanted and (f.is_file() or (f.is_symlink() and not f.exists())):
             out.append(f)
     return out
 
 
 def load_file(path: Path, settings: Settings) -> Iterator[Loaded]:
-    path = path.resolve()
+    """The Loaded items of one file; any problem is a SourceError naming the file."""
+    try:
+        path = path.resolve(strict=True)
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise SourceError(str(path), f"cannot open ({_os_reason(e)})") from None
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise SourceError(str(path), f"unsupported file type {path.suffix!r} "
                           f"(supported: {', '.join(sorted(SUFFIXES))})")
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise SourceError(str(path), f"cannot read ({_os_reason(e)})") from None
     limit = settings.max_source_mb * 1e6
     if size > limit:
         raise SourceError(str(path), f"file is {size / 1e6:.1f} MB, over the "
                           f"{settings.max_source_mb:g} MB limit (ASSISTANT_MAX_SOURCE_MB)")
     if size == 0:
         raise SourceError(str(path), "empty file")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SourceError(str(path), f"cannot read ({_os_reason(e)})") from None
     uri = str(path)
     if kind == "jsonl":
         yield from jsonl_rows(data, uri)
@@ -93,12 +108,14 @@ def load_file(path: Path, settings: Settings) -> Iterator[Loaded]:
 
 
 def parse_bytes(data: bytes, kind: str, uri: str, url: str | None = None) -> Document:
+    note = None
     if kind == "pdf":
         doc = parse_pdf(data, uri)
-    elif kind == "html":
-        doc = parse_html(decode(data, uri), uri, url)
     else:
-        doc = parse_text(decode(data, uri), uri)
+        raw, note = decode(data, uri)
+        doc = parse_html(raw, uri, url) if kind == "html" else parse_text(raw, uri)
+    if note:
+        doc.meta["decoding"] = note
     if not doc.text.strip():
         raise SourceError(uri, "no text left after cleaning (empty or only markup)")
     return doc
@@ -139,7 +156,7 @@ def parse_text(raw: str, uri: str) -> Document:
                 meta[key.strip().lower()] = value.strip().strip('"')
         raw = raw[m.end():]
     text = clean_text(raw)
-    title = meta.pop("title", "") or guess_title(text, uri)
+    title = _title(meta.pop("title", "")) or _title(guess_title(text, uri))
     published = _iso_date(meta.pop("published", "") or meta.pop("date", ""))
     return Document.make(uri, title, text, published, {**meta, "source": uri})
 
@@ -161,7 +178,7 @@ def parse_html(html: str, uri: str, url: str | None = None) -> Document:
     meta = {k: info[k] for k in ("author", "hostname", "sitename") if info.get(k)}
     if url:
         meta["url"] = url
-    title = info.get("title") or (text.split("\n", 1)[0][:200])
+    title = _title(info.get("title") or "") or (text.split("\n", 1)[0][:200])
     return Document.make(uri, title, text, _iso_date(info.get("date") or ""),
                          {**meta, "source": uri})
 
@@ -190,7 +207,7 @@ def parse_pdf(data: bytes, uri: str) -> Document:
         text += page
     if not text.strip():
         raise SourceError(uri, "PDF has no extractable text (scanned images need OCR)")
-    title = str(info.get("/Title") or "").strip() or Path(uri).stem
+    title = _title(str(info.get("/Title") or "")) or _title(Path(uri).stem)
     meta = {"page_starts": starts, "pages": len(pages), "source": uri}
     if info.get("/Author"):
         meta["author"] = str(info["/Author"])
@@ -200,7 +217,8 @@ def parse_pdf(data: bytes, uri: str) -> Document:
 def jsonl_rows(data: bytes, path: str) -> Iterator[Loaded]:
     """One article per line: ``text`` required; ``title``, ``url``, ``published``,
     ``author`` optional. A bad line is reported with its number; the rest go on."""
-    for n, line in enumerate(decode(data, path).splitlines(), start=1):
+    text, note = decode(data, path)
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{n}"
@@ -215,7 +233,10 @@ def jsonl_rows(data: bytes, path: str) -> Iterator[Loaded]:
         url = row.get("url")
         is_url = isinstance(url, str) and url.lower().startswith(("http://", "https://"))
         uri = canonical_url(url) if is_url else f"{path}#L{n}"
-        yield Loaded(uri, _hash(line.encode()), _row_parser(row, uri, where, path), path)
+        if note:
+            row["decoding"] = note
+        yield Loaded(uri, _hash(line.encode("utf-8", "surrogatepass")),
+                     _row_parser(row, uri, where, path), path)
 
 
 def _row_parser(row: dict, uri: str, where: str, path: str) -> Callable[[], Document]:
@@ -223,10 +244,10 @@ def _row_parser(row: dict, uri: str, where: str, path: str) -> Callable[[], Docu
         text = clean_text(row["text"])
         if not text:
             raise SourceError(where, "empty 'text'")
-        meta = {k: str(row[k]) for k in ("author", "url") if row.get(k)}
+        meta = {k: str(row[k]) for k in ("author", "url", "decoding") if row.get(k)}
         if isinstance(row.get("authors"), list) and row["authors"]:
             meta["author"] = ", ".join(map(str, row["authors"]))
-        title = str(row.get("title") or guess_title(text, uri))
+        title = _title(str(row.get("title") or "")) or _title(guess_title(text, uri))
         published = _iso_date(str(row.get("published") or row.get("publish_date") or ""))
         return Document.make(uri, title, text, published, {**meta, "source": path})
     return parse
@@ -252,31 +273,29 @@ def canonical_url(url: str) -> str:
 
 
 def fetch_url(url: str, settings: Settings) -> Loaded:
-    limit = int(settings.max_source_mb * 1e6)
-    req = urllib.request.Request(url, headers={"User-Agent": "assistant/0.1 (+ingest)"})
-    try:
-        with urllib.request.urlopen(req, timeout=settings.url_timeout) as resp:
-            data = resp.read(limit + 1)
-            final = resp.geturl()
-            ctype = resp.headers.get_content_type()
-    except urllib.error.HTTPError as e:
-        raise SourceError(url, f"HTTP {e.code} {e.reason}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        raise SourceError(url, f"unreachable ({reason}; timeout "
-                          f"{settings.url_timeout:g}s)") from None
-    if len(data) > limit:
-        raise SourceError(url, f"response is over the {settings.max_source_mb:g} MB limit "
-                          "(ASSISTANT_MAX_SOURCE_MB)")
-    if not data:
+    got = fetch(url, timeout=settings.url_timeout, limit=int(settings.max_source_mb * 1e6),
+                allow_private=settings.allow_private_urls)
+    if not got.data:
         raise SourceError(url, "empty response")
-    uri = canonical_url(final)
+    uri = canonical_url(got.url)
+    data, ctype = got.data, got.content_type
     kind = ("pdf" if ctype == "application/pdf" or data[:5] == b"%PDF-" else
             "html" if "html" in ctype or data.lstrip()[:1] == b"<" else "text")
     return Loaded(uri, _hash(data), lambda: parse_bytes(data, kind, uri, uri), uri)
 
 
 # --- helpers ------------------------------------------------------------------------------
+def _title(raw: str) -> str:
+    """A title as stored: cleaned like text (no control characters), on one line."""
+    return " ".join(clean_text(raw).split())[:300]
+
+
+def _os_reason(e: BaseException) -> str:
+    if isinstance(e, RuntimeError):
+        return "symbolic link loop"
+    return getattr(e, "strerror", None) or type(e).__name__
+
+
 def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from assistant.errors import SourceError
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.types import Chunk, Document
+from assistant.types import Chunk, Document, embedding_text
 from ingest.chunking import chunk_document
 from ingest.loaders import Loaded, iter_sources
 
@@ -74,7 +74,13 @@ class Ingestor:
         self.on_event = on_event or (lambda _msg: None)
 
     def run(self, sources: list[str], sync: bool = False) -> IngestReport:
-        t0 = time.perf_counter()
+        """Ingest ``sources`` under the store's write lock (a second writer waits), so
+        every document is counted once even when two ingests overlap."""
+        with self.store.writing(on_wait=self.on_event):
+            return self._run(sources, sync)
+
+    def _run(self, sources: list[str], sync: bool) -> IngestReport:
+        self._t0 = time.perf_counter()
         report = IngestReport()
         seen: set[str] = set()
         claimed: dict[str, str] = {}  # doc id -> uri that stores it (this run)
@@ -89,6 +95,11 @@ class Ingestor:
             seen.add(item.uri)
             pending = self._prepare(item, report, claimed, failed)
             if pending is not None:
+                # A document commits with the others of its embedding batch; a large one
+                # goes alone, so it never holds smaller documents hostage.
+                if batch and sum(len(p.chunks) for p in batch) + len(
+                        pending.chunks) > EMBED_BATCH_CHUNKS:
+                    self._flush(batch, report, bar)
                 batch.append(pending)
                 if sum(len(p.chunks) for p in batch) >= EMBED_BATCH_CHUNKS:
                     self._flush(batch, report, bar)
@@ -99,26 +110,28 @@ class Ingestor:
             self._sync(sources, seen, report)
         if bar is not None:
             bar.close()
-        report.seconds = time.perf_counter() - t0
+        report.seconds = time.perf_counter() - self._t0
         return report
 
     # --- steps --------------------------------------------------------------------------
     def _prepare(self, item: Loaded, report: IngestReport, claimed: dict[str, str],
                  failed: Callable[[SourceError], None]) -> _Pending | None:
-        docs = self.store.docs
-        stored_hash = docs.source_hash(item.uri)
+        store = self.store
+        stored_hash = store.source_hash(item.uri)
         if item.source_hash and stored_hash == item.source_hash:
             report.unchanged.append(item.uri)
-            claimed.setdefault(docs.get_by_uri(item.uri).id, item.uri)  # type: ignore[union-attr]
+            claimed.setdefault(store.get_by_uri(item.uri).id, item.uri)  # type: ignore[union-attr]
             return None
         try:
             doc = item.parse()
         except SourceError as e:
             failed(e)
             return None
-        stored_uri = claimed.get(doc.id) or docs.uri_of(doc.id)
+        if doc.meta.get("decoding"):
+            self.on_event(f"warning: {item.uri}: {doc.meta['decoding']}")
+        stored_uri = claimed.get(doc.id) or store.uri_of(doc.id)
         if stored_uri == item.uri:  # same text, new bytes (e.g. re-saved): nothing to embed
-            docs.touch(item.uri, item.source_hash)
+            store.touch(item.uri, item.source_hash)
             report.unchanged.append(item.uri)
             return None
         if stored_uri is not None:
@@ -132,7 +145,7 @@ class Ingestor:
     def _flush(self, batch: list[_Pending], report: IngestReport, bar: Any) -> None:
         if not batch:
             return
-        texts = [embed_text(p.doc, c) for p in batch for c in p.chunks]
+        texts = [embedding_text(p.doc, c) for p in batch for c in p.chunks]
         t = time.perf_counter()
         vectors = self.store.embedder.embed(texts)
         report.embed_seconds += time.perf_counter() - t
@@ -145,7 +158,7 @@ class Ingestor:
             report.chunks += n
             report.chars += len(p.doc.text)
         if bar is not None:
-            elapsed = max(time.perf_counter() - bar.start_t, 1e-9)
+            elapsed = max(time.perf_counter() - self._t0, 1e-9)
             bar.set_postfix(chunks=report.chunks, chunks_s=f"{report.chunks / elapsed:.1f}")
         batch.clear()
 
@@ -155,14 +168,12 @@ class Ingestor:
         failed = {s for s, _ in report.failed}
         roots = [str(Path(s).expanduser().resolve()) for s in sources
                  if not s.startswith(("http://", "https://")) and Path(s).expanduser().exists()]
-        for rec in self.store.records():
-            doc = self.store.docs.get(rec.id)
-            origin = str(doc.meta.get("source", rec.uri)) if doc else rec.uri
+        for doc_id, uri, origin in self.store.origins():
             inside = any(origin == r or origin.startswith(r.rstrip("/") + "/") for r in roots)
-            if inside and rec.uri not in seen and origin not in failed and not any(
+            if inside and uri not in seen and origin not in failed and not any(
                     f.startswith(origin + ":") for f in failed):
-                self.store.remove(rec.id)
-                report.removed.append(rec.uri)
+                self.store.remove(doc_id)
+                report.removed.append(uri)
 
     def _bar(self) -> Any:
         if not self.progress:
@@ -170,8 +181,3 @@ class Ingestor:
         from tqdm import tqdm
 
         return tqdm(desc="ingest", unit="doc", file=sys.stderr, dynamic_ncols=True)
-
-
-def embed_text(doc: Document, chunk: Chunk) -> str:
-    """What is embedded for a chunk: its document's title, then its text."""
-    return f"{doc.title}\n{chunk.text}" if doc.title else chunk.text

@@ -23,10 +23,32 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared"
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-for var in ("OPENAI_API_KEY", "ASSISTANT_LLM", "ASSISTANT_LLM_BASE_URL", "ASSISTANT_CHROMA_URL",
-            "ASSISTANT_CONFIG"):
-    os.environ.pop(var, None)
+
+
+def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """No setting of the developer's leaks into a test: no ASSISTANT_* or OPENAI_*
+    variables, no config file, a private home, and the model hub offline."""
+    for var in list(os.environ):
+        if var.startswith(("ASSISTANT_", "OPENAI_")):
+            mp.delenv(var)
+    mp.setenv("ASSISTANT_HOME", str(home / "home"))
+    mp.setenv("ASSISTANT_CONFIG", str(home / "no-config.toml"))
+    mp.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """For session fixtures (built before any test's own fixtures); undone at the end."""
+    mp = pytest.MonkeyPatch()
+    _isolate(mp, tmp_path_factory.mktemp("session-env"))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from the same clean environment; monkeypatch restores it."""
+    _isolate(monkeypatch, tmp_path / "env")
 
 
 class FakeEmbedder:
@@ -53,6 +75,20 @@ class FakeEmbedder:
             n = math.sqrt(sum(x * x for x in v)) or 1.0
             out.append([x / n for x in v] if any(v) else [1.0] + [0.0] * (self.dim - 1))
         return out
+
+
+def consistent(a) -> None:
+    """Every stored document has its chunks (exact spans), every chunk row its vector,
+    every vector its row, and no write is pending: through the store's own check."""
+    report = a.check()
+    assert report.ok, report.summary()
+    for rec in a.sources():
+        doc = a.document(rec.id)
+        chunks = a.store.chunks_of(doc.id)
+        assert chunks and rec.chunks == len(chunks)
+        for c in chunks:
+            assert doc.text[c.start:c.end] == c.text
+    assert a.store.vector_ids() == {cid for cid, *_ in a.store.iter_chunks()}
 
 
 @pytest.fixture
@@ -109,9 +145,17 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                      path / "server.log", 60)
 
 
+def _exited(cmd: list[str], proc: subprocess.Popen, log_path: Path, when: str) -> str:
+    lines = log_path.read_text(errors="replace").splitlines()[-15:]
+    return (f"{Path(cmd[0]).name} {' '.join(cmd[1:3])} exited with code {proc.returncode} "
+            f"{when}; last lines of {log_path}:\n" + "\n".join(lines))
+
+
 def serve(cmd: list[str], url: str, probe: str, log_path: Path,
           timeout: float) -> Iterator[str]:
-    """Start a server process, wait until ``url + probe`` answers, yield ``url``, stop it."""
+    """Start a server process, wait until ``url + probe`` answers, yield ``url``, stop it.
+    A server that exits (at start or while in use) fails the test with its exit code and
+    the last lines of its log."""
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
@@ -120,17 +164,63 @@ def serve(cmd: list[str], url: str, probe: str, log_path: Path,
             urllib.request.urlopen(f"{url}{probe}", timeout=2).read()
             break
         except OSError:
-            if proc.poll() is not None or time.time() > deadline:
+            if proc.poll() is not None:
+                pytest.fail(_exited(cmd, proc, log_path, "while starting"))
+            if time.time() > deadline:
                 proc.kill()
-                pytest.fail(f"{cmd[0]} did not start: {log_path.read_text()[-2000:]}")
+                pytest.fail(f"{cmd[0]} did not answer within {timeout:g}s: "
+                            f"{log_path.read_text()[-2000:]}")
             time.sleep(0.3)
     yield url
+    if proc.poll() is not None:
+        log.close()
+        pytest.fail(_exited(cmd, proc, log_path, "while the tests used it"))
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+class ChromaProcess:
+    """A `chroma run` on 127.0.0.1 that a test can start, SIGKILL and start again on the
+    same data."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.port = path, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        log = open(self.path / "server.log", "a")
+        self.proc = subprocess.Popen([shutil.which("chroma") or "chroma", "run", "--path",
+                                      str(self.path / "data"), "--host", "127.0.0.1",
+                                      "--port", str(self.port)], stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2).read()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"chroma did not start (exit {self.proc.poll()}): "
+                                f"{(self.path / 'server.log').read_text()[-1500:]}")
+                time.sleep(0.3)
+
+    def kill(self) -> None:
+        """SIGKILL the server and everything it started, as a crash does."""
+        import signal
+
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -149,6 +239,56 @@ def http_dir(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}", root
+    srv.shutdown()
+    srv.server_close()
+
+
+class _ScriptedWeb(http.server.BaseHTTPRequestHandler):
+    """/redirect?to=URL (302), /secret, /slow (sleeps 5 s), /big (3 MB), /empty, other: 404."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(self.path)
+        self.server.seen.append((parts.path, self.headers.get("Host")))  # type: ignore[attr-defined]
+        if parts.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", parse_qs(parts.query)["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        bodies = {"/secret": b"internal secret text: the launch code is 0000.",
+                  "/big": b"word " * 600_000, "/empty": b""}
+        if parts.path == "/slow":
+            time.sleep(5)
+        body = bodies.get(parts.path, b"Slow but fine." if parts.path == "/slow" else None)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@pytest.fixture
+def web() -> Iterator[tuple[str, list]]:
+    """A scripted real HTTP server on 127.0.0.1: (base url, list of (path, Host) seen)."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ScriptedWeb)
+    srv.daemon_threads = True
+    srv.seen = []  # type: ignore[attr-defined]
+    srv.handle_error = lambda *a: None  # type: ignore[method-assign]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", srv.seen  # type: ignore[attr-defined]
     srv.shutdown()
     srv.server_close()
 
@@ -187,7 +327,9 @@ class ScriptedOpenAIServer:
     """A real HTTP server on 127.0.0.1 speaking the OpenAI chat API from a script.
 
     Each step is a dict: ``content`` (the reply), or ``status`` with ``body`` (raw bytes),
-    and an optional ``delay`` in seconds. The last step repeats. Requests are recorded.
+    and an optional ``delay`` in seconds; ``die``: close the connection without a reply
+    (``"before"``) or after the first stream event (``"mid-stream"``), as a crashed server
+    does. The last step repeats. Requests are recorded.
     """
 
     def __init__(self) -> None:
@@ -210,6 +352,9 @@ class ScriptedOpenAIServer:
                                        "auth": self.headers.get("Authorization")})
                 step = outer.steps.pop(0) if len(outer.steps) > 1 else outer.steps[0]
                 time.sleep(step.get("delay", 0))
+                if step.get("die") == "before":
+                    self._drop()
+                    return
                 if "status" in step:
                     self._send(step["status"], step.get("body", b"{}"), "application/json")
                     return
@@ -222,6 +367,15 @@ class ScriptedOpenAIServer:
                                            {"index": 0, "delta": {"content": content[i:i + 6]},
                                             "finish_reason": None}]})
                     data = "".join(f"data: {_json.dumps(e)}\n\n" for e in events)
+                    if step.get("die") == "mid-stream":
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/event-stream")
+                        self.send_header("Content-Length", str(len(data) + 1000))
+                        self.end_headers()
+                        self.wfile.write(f"data: {_json.dumps(events[0])}\n\n".encode())
+                        self.wfile.flush()
+                        self._drop()
+                        return
                     self._send(200, (data + "data: [DONE]\n\n").encode(), "text/event-stream")
                     return
                 reply = {"id": "c1", "object": "chat.completion", "created": 0,
@@ -231,6 +385,15 @@ class ScriptedOpenAIServer:
                          "usage": {"prompt_tokens": 1, "completion_tokens": 1,
                                    "total_tokens": 2}}
                 self._send(200, _json.dumps(reply).encode(), "application/json")
+
+            def _drop(self) -> None:
+                import socket as _socket
+
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(_socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
             def _send(self, status: int, body: bytes, ctype: str) -> None:
                 self.send_response(status)
@@ -289,12 +452,13 @@ def smollm2_gguf() -> Path:
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real OpenAI-compatible server: `python -m llama_cpp.server` with SmolLM2-135M."""
+    """A real OpenAI-compatible server: llama.cpp's, through our launcher that keeps its
+    extra CPU buffer types off (`python -m assistant.llama_server`), with SmolLM2-135M."""
     import sys
 
     model = smollm2_gguf()
     port = free_port()
-    yield from serve([sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+    yield from serve([sys.executable, "-m", "assistant.llama_server", "--model", str(model),
                       "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
                       "--model_alias", "smollm2"], f"http://127.0.0.1:{port}/v1", "/models",
                      tmp_path_factory.mktemp("llama") / "server.log", 120)

@@ -10,20 +10,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import EmbedderMismatch, NotFound
-from tests.conftest import FakeEmbedder
-
-
-def consistent(a: Assistant) -> None:
-    """Every stored document has its chunks (exact spans) and every vector has a row."""
-    rows = {cid for cid, *_ in a.store.docs.iter_chunks()}
-    assert a.store.vectors.ids() == rows
-    for rec in a.sources():
-        doc = a.document(rec.id)
-        chunks = a.store.docs.chunks_of(doc.id)
-        assert chunks and rec.chunks == len(chunks)
-        for c in chunks:
-            assert doc.text[c.start:c.end] == c.text
-    assert not a.store.docs.pending()
+from tests.conftest import FakeEmbedder, consistent
 
 
 def test_reingest_unchanged_embeds_nothing(fake_assistant: Assistant,
@@ -43,15 +30,15 @@ def test_changed_source_replaces_its_chunks(fake_assistant: Assistant,
                                             samples_copy: Path) -> None:
     fake_assistant.ingest([samples_copy])
     f = samples_copy / "webb-telescope.md"
-    old = fake_assistant.store.docs.get_by_uri(str(f.resolve()))
+    old = fake_assistant.store.get_by_uri(str(f.resolve()))
     f.write_text(f.read_text().replace("6.5 metres", "six and a half metres"))
     before = fake_embedder.texts_embedded
     r = fake_assistant.ingest([samples_copy])
     assert r.updated == [str(f.resolve())] and len(r.unchanged) == 3
-    new = fake_assistant.store.docs.get_by_uri(str(f.resolve()))
+    new = fake_assistant.store.get_by_uri(str(f.resolve()))
     assert new.id != old.id and "six and a half" in new.text
-    assert fake_assistant.store.docs.get(old.id) is None
-    assert fake_embedder.texts_embedded - before == len(fake_assistant.store.docs.chunks_of(new.id))
+    assert fake_assistant.store.find(old.id) is None
+    assert fake_embedder.texts_embedded - before == len(fake_assistant.store.chunks_of(new.id))
     assert len(fake_assistant.sources()) == 4
     consistent(fake_assistant)
 

@@ -98,8 +98,56 @@ def test_malformed_json_without_streaming(openai_fake: ScriptedOpenAIServer) -> 
 def test_unreachable_server(samples_home: Path, real_embedder) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     with openai_assistant(samples_home, real_embedder, url, llm_retries=0) as a:
-        with pytest.raises(LLMError, match="cannot reach http://127.0.0.1"):
+        with pytest.raises(LLMError, match="cannot reach http://127.0.0.1.*refused"):
             a.ask(CANONICAL)
+
+
+@pytest.mark.parametrize("die", ["before", "mid-stream"])
+def test_server_dying_mid_request_is_told_from_refused(
+        openai_fake: ScriptedOpenAIServer, die: str) -> None:
+    openai_fake.script({"content": GOOD, "die": die})
+    llm = OpenAILLM(load_settings(llm="openai", llm_base_url=openai_fake.url, llm_retries=1,
+                                  llm_timeout=5))
+    msgs = [{"role": "user", "content": "hi"}]
+    calls = [lambda m: "".join(llm.stream(m))] + ([llm.complete] if die == "before" else [])
+    for call in calls:
+        with pytest.raises(LLMError) as ei:
+            call(msgs)
+        text = str(ei.value)
+        assert "closed the connection mid-request" in text and "cannot reach" not in text
+        assert "\n" not in text
+
+
+def test_real_server_killed_mid_request(tmp_path: Path) -> None:
+    """A real server process that exits when a request arrives (as a crash does)."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    script = (
+        "import http.server, os\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_POST(self):\n"
+        "        os._exit(139)\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                import socket
+
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        llm = OpenAILLM(load_settings(llm="openai", llm_base_url=f"http://127.0.0.1:{port}/v1",
+                                      llm_retries=0))
+        with pytest.raises(LLMError, match="closed the connection mid-request"):
+            llm.complete([{"role": "user", "content": "hi"}])
+        assert proc.wait(10) == 139
+    finally:
+        proc.kill()
 
 
 def test_backend_is_chosen_explicitly(monkeypatch: pytest.MonkeyPatch,

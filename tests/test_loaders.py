@@ -176,7 +176,7 @@ def test_url_fetch_from_loopback(http_dir: tuple[str, Path]) -> None:
     (root / "article.html").write_text(HTML, encoding="utf-8")
     (root / "notes.txt").write_text("Plain notes served over HTTP.", encoding="utf-8")
     items, errors = load([f"{base}/article.html#frag", f"{base}/notes.txt",
-                          f"{base}/missing.html"])
+                          f"{base}/missing.html"], allow_private_urls=True)
     assert [i.uri for i in items] == [f"{base}/article.html", f"{base}/notes.txt"]
     assert "4.5 percent" in items[0].parse().text
     assert items[1].parse().text == "Plain notes served over HTTP."
@@ -190,7 +190,7 @@ def test_unreachable_url_and_download_cap(http_dir: tuple[str, Path]) -> None:
     (root / "big.txt").write_text("y " * 700_000)
     port = free_port()
     _, errors = load([f"http://127.0.0.1:{port}/x", f"{base}/big.txt"], max_source_mb=1,
-                     url_timeout=3)
+                     url_timeout=3, allow_private_urls=True)
     assert "unreachable" in str(errors[0]) and str(port) in str(errors[0])
     assert "over the 1 MB limit" in str(errors[1])
 

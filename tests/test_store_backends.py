@@ -12,7 +12,7 @@ import pytest
 from assistant import Assistant
 from assistant.embedder import OnnxEmbedder, SentenceTransformerEmbedder
 from tests.conftest import FakeEmbedder
-from tests.test_ingest import consistent
+from tests.conftest import consistent
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -33,16 +33,15 @@ def test_ingest_and_search_contract(backend: dict[str, str], home: Path,
             assert not (home / "chroma").exists(), "server mode keeps no local Chroma"
         r = a.ingest([samples_copy])
         assert len(r.added) == 4
-        vec = real_embedder.embed(["How much has Alibaba committed to AI?"])[0]
-        hits = a.store.vectors.query(vec, 3)
-        rows = a.store.docs.chunk_pages([h.chunk_id for h in hits])
+        hits = a.store.vector_search("How much has Alibaba committed to AI?", 3)
+        rows = a.store.chunk_rows([h.chunk_id for h in hits])
         top_doc = a.document(rows[hits[0].chunk_id][0])
         assert "380 billion yuan" in top_doc.text
         assert hits[0].similarity > 0.4 and hits[0].similarity >= hits[-1].similarity
         assert not a.ingest([samples_copy]).added
         a.remove(top_doc.id)
         consistent(a)
-        assert a.store.vectors.count() == sum(s.chunks for s in a.sources())
+        assert a.store.vector_count() == sum(s.chunks for s in a.sources())
 
 
 @pytest.mark.parametrize("make", [FakeEmbedder, SentenceTransformerEmbedder, OnnxEmbedder],

@@ -1,0 +1,112 @@
+"""The vector index: a Chroma collection (embedded on disk, or a `chroma run` server) used
+as a plain index of chunk vectors. We always pass embeddings, so Chroma's own embedding
+function (which would download a model) is never used. Every Chroma failure becomes one
+``StoreError`` line that says what to do."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+from urllib.parse import urlparse
+
+from assistant.embedder import Embedder
+from assistant.errors import AssistantError, EmbedderMismatch, StoreError
+from assistant.settings import Settings
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    chunk_id: str
+    similarity: float  # cosine similarity, 1.0 = same direction
+
+
+class VectorIndex:
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.where = settings.chroma_url or str(settings.home / "chroma")
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        with self._guard("open"):
+            if settings.chroma_url:
+                u = urlparse(settings.chroma_url)
+                self.client: Any = chromadb.HttpClient(
+                    host=u.hostname or "127.0.0.1", port=u.port or 8000,
+                    ssl=u.scheme == "https", settings=chroma_settings)
+                self.client.heartbeat()
+            else:
+                self.client = chromadb.PersistentClient(path=self.where,
+                                                        settings=chroma_settings)
+            self.col = self._collection(settings.collection, embedder)
+        meta = self.col.metadata or {}
+        if meta.get("embedder") != embedder.name:
+            raise EmbedderMismatch(
+                f"the index {settings.collection!r} was built with embedder "
+                f"{meta.get('embedder')!r} (dim {meta.get('dim')}), not {embedder.name!r}; "
+                "use the same embedding settings, or another ASSISTANT_HOME or collection")
+
+    def _collection(self, name: str, embedder: Embedder) -> Any:
+        """Get or create, idempotent when several processes open a fresh home at once."""
+        meta = {"hnsw:space": "cosine", "embedder": embedder.name, "dim": embedder.dim}
+        for attempt in range(3):
+            try:
+                return self.client.get_or_create_collection(name, embedding_function=None,
+                                                            metadata=meta)
+            except Exception as e:  # lost a creation race: the other process made it
+                if "already exists" not in str(e) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _guard(self, op: str) -> Iterator[None]:
+        try:
+            yield
+        except AssistantError:
+            raise
+        except Exception as e:
+            reason = " ".join(f"{type(e).__name__}: {e}".split())[:200]
+            hint = ("is the server running (`chroma run`)?" if op == "open" else
+                    "check the Chroma server and run the command again; the next write "
+                    "repairs what was interrupted")
+            raise StoreError(f"Chroma at {self.where} failed during {op} ({reason}); "
+                             f"{hint}") from None
+
+    def upsert(self, ids: list[str], vectors: list[list[float]],
+               metas: list[dict[str, Any]]) -> None:
+        step = 1000
+        with self._guard("upsert"):
+            for i in range(0, len(ids), step):
+                self.col.upsert(ids=ids[i:i + step], embeddings=vectors[i:i + step],
+                                metadatas=metas[i:i + step])
+
+    def delete(self, ids: list[str]) -> None:
+        with self._guard("delete"):
+            for i in range(0, len(ids), 1000):
+                self.col.delete(ids=ids[i:i + 1000])
+
+    def ids(self) -> set[str]:
+        out: set[str] = set()
+        offset = 0
+        with self._guard("listing"):
+            while True:
+                got = self.col.get(include=[], limit=5000, offset=offset)["ids"]
+                out.update(got)
+                if len(got) < 5000:
+                    return out
+                offset += len(got)
+
+    def count(self) -> int:
+        with self._guard("count"):
+            return int(self.col.count())
+
+    def query(self, vector: list[float], k: int,
+              where: dict[str, Any] | None = None) -> list[VectorHit]:
+        n = min(k, self.count())
+        if n == 0:
+            return []
+        with self._guard("query"):
+            r = self.col.query(query_embeddings=[vector], n_results=n, where=where,
+                               include=["distances"])
+        return [VectorHit(cid, 1.0 - float(d))
+                for cid, d in zip(r["ids"][0], r["distances"][0])]
