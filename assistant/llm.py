@@ -85,7 +85,6 @@ class _errors:
             return False
         import json
 
-        import httpx
         import openai
 
         where = self.s.llm_base_url or "api.openai.com"
@@ -100,10 +99,10 @@ class _errors:
         elif isinstance(exc, openai.APITimeoutError):
             msg = (f"{where} did not answer within {self.s.llm_timeout:g}s {tries}; raise "
                    "ASSISTANT_LLM_TIMEOUT or check the server")
-        elif _dropped(exc, httpx):
+        elif _dropped(exc):
             msg = (f"the LLM server at {where} closed the connection mid-request {tries} "
                    "(it crashed or exited?); check its log and restart it")
-        elif isinstance(exc, (openai.APIConnectionError, httpx.ConnectError)):
+        elif isinstance(exc, openai.APIConnectionError) or type(exc).__name__ == "ConnectError":
             msg = (f"cannot reach {where} {tries} (connection refused); is the server "
                    "running and ASSISTANT_LLM_BASE_URL right?")
         elif isinstance(exc, openai.InternalServerError):
@@ -119,13 +118,17 @@ class _errors:
         raise LLMError(msg.replace("\n", " ")) from None
 
 
-def _dropped(exc: BaseException, httpx: Any) -> bool:
+# What the HTTP stack (httpx, or the copy the openai package vendors) raises when a server
+# that accepted the request goes away before answering in full.
+_DROPPED = {"RemoteProtocolError", "ReadError", "WriteError", "IncompleteRead"}
+
+
+def _dropped(exc: BaseException) -> bool:
     """True when the server accepted the request and then went away (a crash), as opposed
     to a refused connection (no server)."""
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, (httpx.RemoteProtocolError, httpx.ReadError,
-                              httpx.WriteError)):
+        if type(cause).__name__ in _DROPPED:
             return True
         cause = cause.__cause__ or cause.__context__
     return False

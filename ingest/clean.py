@@ -22,7 +22,8 @@ def looks_binary(data: bytes) -> bool:
         return True
     if not head:
         return False
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    # control bytes other than whitespace and ESC (text with ANSI colours is still text)
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32 and b != 27)
     return controls / len(head) > 0.05
 
 

@@ -59,7 +59,7 @@ def check_address(ip: str, allow_private: bool) -> str | None:
     addr = ipaddress.ip_address(ip)
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         addr = addr.ipv4_mapped
-    if addr.is_multicast or addr.is_unspecified or addr.is_reserved:
+    if addr.is_multicast or addr.is_unspecified or (addr.is_reserved and not addr.is_loopback):
         return f"{ip}, a multicast, unspecified or reserved address"
     if addr.is_link_local:
         return f"{ip}, a link-local address (e.g. a cloud metadata service)"

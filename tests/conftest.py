@@ -27,12 +27,11 @@ SHARED = ROOT.parent / "shared"
 
 def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
     """No setting of the developer's leaks into a test: no ASSISTANT_* or OPENAI_*
-    variables, no config file, a private home, and the model hub offline."""
+    variables, a private home (so no config file but the test's own), the hub offline."""
     for var in list(os.environ):
         if var.startswith(("ASSISTANT_", "OPENAI_")):
             mp.delenv(var)
     mp.setenv("ASSISTANT_HOME", str(home / "home"))
-    mp.setenv("ASSISTANT_CONFIG", str(home / "no-config.toml"))
     mp.setenv("HF_HUB_OFFLINE", "1")
 
 

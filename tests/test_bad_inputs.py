@@ -123,7 +123,8 @@ def test_bad_input_corpus(tmp_path: Path, web, monkeypatch: pytest.MonkeyPatch) 
                    url_timeout=1, allow_private_urls=True) as a:
         a.ingest([good], progress=False)
         before = {r.id: a.document(r.id).text for r in a.sources()}
-        report = a.ingest([str(bad), *urls, f"{base}/secret"], progress=False,
+        report = a.ingest([str(bad), str(bad / "unsupported.docx"), *urls, f"{base}/secret"],
+                          progress=False,
                           on_event=events.append)
         failed = {s: r for s, r in report.failed}
         for name, needle in expect.items():
@@ -195,7 +196,7 @@ def test_question_that_is_not_text(tmp_path: Path) -> None:
             a.ask(b"What happened?")  # type: ignore[arg-type]
         with pytest.raises(InvalidQuestion, match="not valid text"):
             a.ask("What \udcff happened?")
-    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "cli-home"), "PYTHONPATH": str(ROOT)}
     r = subprocess.run([sys.executable.encode(), b"-m", b"assistant.cli", b"ask",
                         b"What \xff happened?"], env=env, capture_output=True, timeout=300)
     err = r.stderr.decode(errors="replace")

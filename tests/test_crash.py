@@ -89,12 +89,12 @@ def test_sigkill_at_random_points_20_trials(tmp_path: Path) -> None:
     kills, finished = 0, 0
     for trial in range(20):
         home = tmp_path / f"home{trial}"
-        for round_ in range(3):  # kill, kill again while it repairs, then complete
+        for round_ in range(2):  # kill at a random moment, then run to completion
             proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(home),
                                      str(folder)], cwd=ROOT, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            if round_ < 2:
-                time.sleep(rng.uniform(0.3, 4.0))
+            if round_ == 0:
+                time.sleep(rng.uniform(0.5, 3.5))
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
                     kills += 1

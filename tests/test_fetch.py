@@ -55,9 +55,9 @@ def test_allowed_private_fetches(web) -> None:
 
 
 @pytest.mark.parametrize("target,needle", [
-    ("file:///etc/passwd", "only http(s) URLs"),
-    ("ftp://127.0.0.1/x", "only http(s) URLs"),
-    ("gopher://127.0.0.1/x", "only http(s) URLs"),
+    ("file:///etc/passwd", "only http.s. URLs"),
+    ("ftp://127.0.0.1/x", "only http.s. URLs"),
+    ("gopher://127.0.0.1/x", "only http.s. URLs"),
     ("http://169.254.169.254/latest/meta-data/", "link-local"),
     ("http://[::ffff:169.254.169.254]/", "link-local"),
     ("http://0.0.0.0/", "unspecified"),

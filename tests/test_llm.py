@@ -211,3 +211,37 @@ def test_llm_contract(any_llm) -> None:
     pieces = list(any_llm.stream(msgs))
     assert pieces and all(isinstance(p, str) for p in pieces) and "".join(pieces).strip()
     assert isinstance(any_llm.name, str) and any_llm.name
+
+
+def test_llama_cpp_is_safe_on_every_cpu_unless_opted_in() -> None:
+    """llama.cpp's extra CPU buffer types crash some AMX CPUs: off unless asked for."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as C
+
+    from assistant.llm import llama_model_params
+
+    assert load_settings().llm_extra_buffers is False
+    llm = LlamaCppLLM(load_settings(llm="llama-cpp", llm_model_path=smollm2_gguf()))
+    assert llm.model_params.use_extra_bufts is False
+    assert C.llama_model_default_params().use_extra_bufts is True, "library default restored"
+    with llama_model_params(True):
+        assert C.llama_model_default_params().use_extra_bufts is True
+    with llama_model_params(False):
+        assert C.llama_model_default_params().use_extra_bufts is False
+    if b"AMX" not in llama_cpp.llama_print_system_info():  # opting in is safe to try here
+        opted = LlamaCppLLM(load_settings(llm="llama-cpp", llm_model_path=smollm2_gguf(),
+                                          llm_extra_buffers=True))
+        assert opted.model_params.use_extra_bufts is True
+
+
+@pytest.mark.parametrize("args,env,state", [([], {}, "off"), (["--extra-buffers"], {}, "on"),
+                                            ([], {"ASSISTANT_LLM_EXTRA_BUFFERS": "true"}, "on")])
+def test_llama_server_launcher_applies_the_setting(args: list[str], env: dict, state: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "assistant.llama_server", *args, "--help"],
+                       capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+    assert r.returncode == 0 and "--model" in r.stdout
+    assert f"extra buffer types {state}" in r.stderr
