@@ -4,10 +4,21 @@ from assistant.errors import (AssistantError, ConfigError, EmbedderMismatch, LLM
                               NotFound, SourceError, StoreError)
 from assistant.settings import Settings
 from assistant.types import Answer, Chunk, Citation, Document, Hit
+from assistant.display import register_notebook
 
-from assistant.api import Assistant  # noqa: E402  (last: it imports the ingest package)
+register_notebook()
 
 __all__ = ["Assistant", "Settings", "Answer", "Chunk", "Citation", "Document", "Hit",
            "AssistantError", "ConfigError", "EmbedderMismatch", "LLMError", "NotFound",
            "SourceError", "StoreError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``assistant.Assistant`` is imported on first use, so that importing a lower layer
+    (``assistant.types``, ``ingest.chunking``) never loads the facade above it."""
+    if name == "Assistant":
+        from assistant.api import Assistant
+
+        return Assistant
+    raise AttributeError(f"module 'assistant' has no attribute {name!r}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
-import prompts
+from assistant import prompts
 from assistant.citations import (Claim, check_claims, missing_entities, quotes_for,
                                  split_claims)
 from assistant.errors import InvalidQuestion
@@ -25,6 +25,7 @@ from assistant.types import Answer, Citation, Hit
 
 REFUSAL = "Not in the sources: none of the ingested articles answers this question."
 LLM_REFUSAL = "NOT IN SOURCES"
+EMPTY = "Nothing is ingested yet: add articles with `assistant ingest PATH_OR_URL` first."
 MAX_QUESTION_CHARS = 2000
 
 
@@ -69,6 +70,25 @@ def final_answer(pieces: Iterator[str | Answer]) -> Answer:
     return answer
 
 
+class Numbering:
+    """Numbers the sources an answer cites 1..n, in the order they are first cited (the
+    retriever's order would leave gaps: an answer citing [2] and [3] with no [1])."""
+
+    def __init__(self) -> None:
+        self.order: list[int] = []  # retrieval numbers, in order of first citation
+
+    def __call__(self, nums: tuple[int, ...]) -> tuple[int, ...]:
+        for n in nums:
+            if n not in self.order:
+                self.order.append(n)
+        return tuple(self.order.index(n) + 1 for n in nums)
+
+    def sources(self, hits: list[Hit]) -> list[Hit]:
+        """The hits renumbered: cited ones first, in citation order, then the rest."""
+        rest = [h for i, h in enumerate(hits, start=1) if i not in self.order]
+        return [hits[n - 1] for n in self.order] + rest
+
+
 class Answerer:
     """Runs the read side for one store and one configured backend."""
 
@@ -94,27 +114,27 @@ class Answerer:
                                      Filters(**filters) if filters else None)
         timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
         best = getattr(self.retriever, "last_dense_best", 1.0)
+        if not hits and self.store.document_count() == 0:
+            yield from self._refuse(hits, timings, "nothing ingested yet", EMPTY)
+            return
         if not hits or best < self.settings.min_relevance:
-            yield from self._refuse(hits, timings)
+            yield from self._refuse(hits, timings, "no relevant source")
             return
         docs = {h.chunk.doc_id: self.store.get(h.chunk.doc_id).text for h in hits}
         # A question about a name that no retrieved article mentions is not answerable
         # from them, however similar the rest of the words are.
         everything = " ".join(f"{h.title} {docs[h.chunk.doc_id]}" for h in hits)
         if missing_entities(question, everything):
-            yield from self._refuse(hits, timings)
+            yield from self._refuse(hits, timings, "a named entity not found")
             return
         t1 = time.perf_counter()
         if self.llm is None:
             yield from self._extractive_stream(question, hits, docs, timings, t1)
             return
         given = fit_context(hits, self.settings.llm_context_chars)  # [n] numbers these
-        claims: list[Claim] = []
-        said = False
-        for piece in self._llm_claims(question, given, docs, claims):
-            said = True
-            yield piece
-        answer = self._assemble(claims, given, docs, timings)
+        numbering = Numbering()
+        claims, said = yield from self._llm_claims(question, given, numbering)
+        answer = self._assemble(claims, given, docs, timings, numbering)
         if answer.refused and not said and best >= self.settings.llm_fallback_relevance:
             # The LLM declined, yet a passage is very close to the question: quote it.
             for piece in self._extractive_stream(question, hits, docs, timings, t1):
@@ -125,11 +145,12 @@ class Answerer:
         yield answer
 
     # --- steps --------------------------------------------------------------------------
-    def _refuse(self, hits: list[Hit], timings: dict[str, float]) -> Iterator[str | Answer]:
+    def _refuse(self, hits: list[Hit], timings: dict[str, float], reason: str,
+                text: str = REFUSAL) -> Iterator[str | Answer]:
         """A refusal made without calling any backend."""
         timings["answer_ms"] = 0.0
-        yield REFUSAL
-        yield Answer(REFUSAL, [], True, hits, timings, self.backend)
+        yield text
+        yield Answer.refusal(text, hits, reason=reason, backend=self.backend, timings=timings)
 
     @staticmethod
     def _check_question(question: object) -> str:
@@ -160,20 +181,25 @@ class Answerer:
     def _extractive(self, question: str, hits: list[Hit], docs: dict[str, str]) -> Answer:
         got = self.extractive.answer(question, hits, docs)
         if got is None:
-            return Answer(REFUSAL, [], True, hits, {}, self.backend)
-        text, cites = got
+            return Answer.refusal(REFUSAL, hits, reason="the asked-for kind of fact absent",
+                                  backend=self.backend)
         # The extractive answer goes through the same check as an LLM's.
-        claims = check_claims(split_claims(text), hits, docs, question)
+        claims = check_claims([(c.quote, (n,)) for n, c in got], hits, question)
         if not any(c.supported for c in claims):
-            return Answer(REFUSAL, [], True, hits, {}, self.backend)
-        return Answer(text, [c for _, c in cites], False, hits, {}, self.backend)
+            return Answer.refusal(REFUSAL, hits, reason="no supported claim",
+                                  backend=self.backend)
+        numbering = Numbering()
+        return Answer(text=" ".join(f"{c.quote} [{numbering((n,))[0]}]" for n, c in got),
+                      citations=[c for _, c in got], refused=False,
+                      sources=numbering.sources(hits), backend=self.backend)
 
-    def _llm_claims(self, question: str, hits: list[Hit], docs: dict[str, str],
-                    claims: list[Claim]) -> Iterator[str]:
-        """Stream the LLM's answer; yield each sentence once it is complete and checked."""
+    def _llm_claims(self, question: str, hits: list[Hit],
+                    numbering: Numbering) -> Generator[str, None, tuple[list[Claim], bool]]:
+        """Stream the LLM's answer; yield each sentence once it is complete and checked.
+        Returns the checked claims (none if the LLM declined) and whether text was yielded."""
         assert self.llm is not None
         messages = build_messages(question, hits)
-        buffer, done = "", 0
+        buffer, done, claims, said = "", 0, [], False
         for token in self.llm.stream(messages):
             buffer += token
             parts = split_claims(buffer)
@@ -181,41 +207,48 @@ class Answerer:
             complete = len(parts) - 1
             if parts and parts[-1][0].startswith("["):  # a marker still being written
                 complete -= 1
-            for text, nums in parts[done:complete]:
-                yield from self._emit(check_claims([(text, nums)], hits, docs, question)[0],
-                                      claims)
+            for piece in self._checked(parts[done:complete], hits, question, claims,
+                                       numbering):
+                said = True
+                yield piece
             done = max(done, complete)
         if LLM_REFUSAL in buffer.upper():
-            claims.clear()
-            return
-        for text, nums in split_claims(buffer)[done:]:
-            yield from self._emit(check_claims([(text, nums)], hits, docs, question)[0],
-                                  claims)
+            return [], said
+        for piece in self._checked(split_claims(buffer)[done:], hits, question, claims,
+                                   numbering):
+            said = True
+            yield piece
+        return claims, said
 
-    def _emit(self, claim: Claim, claims: list[Claim]) -> Iterator[str]:
-        if LLM_REFUSAL in claim.text.upper() or any(c.text == claim.text for c in claims):
-            return  # a refusal marker, or a sentence the model repeated
-        claims.append(claim)
-        if claim.supported:
-            yield self._render(claim) + " "
-        elif self.settings.unsupported == "flag":
-            yield self._render(claim) + " "
+    def _checked(self, parts: list[tuple[str, tuple[int, ...]]], hits: list[Hit],
+                 question: str, claims: list[Claim], numbering: Numbering) -> Iterator[str]:
+        """Check each new sentence, add it to ``claims`` and yield what is to be shown."""
+        for text, nums in parts:
+            claim = check_claims([(text, nums)], hits, question)[0]
+            if LLM_REFUSAL in claim.text.upper() or any(c.text == claim.text for c in claims):
+                continue  # a refusal marker, or a sentence the model repeated
+            claims.append(claim)
+            if claim.supported or self.settings.unsupported == "flag":
+                yield self._render(claim, numbering) + " "
 
-    def _render(self, claim: Claim) -> str:
-        marks = "".join(f"[{n}]" for n in claim.sources)
+    def _render(self, claim: Claim, numbering: Numbering) -> str:
+        marks = "".join(f"[{n}]" for n in numbering(claim.sources))
         flag = "" if claim.supported else " [unsupported]"
         return f"{claim.text} {marks}{flag}".replace("  ", " ").strip()
 
     def _assemble(self, claims: list[Claim], hits: list[Hit], docs: dict[str, str],
-                  timings: dict[str, float]) -> Answer:
+                  timings: dict[str, float], numbering: Numbering) -> Answer:
         kept = [c for c in claims if c.supported or self.settings.unsupported == "flag"]
         if not any(c.supported for c in claims):
-            return Answer(REFUSAL, [], True, hits, timings, self.backend)
+            reason = "the LLM declined" if not claims else "no supported claim"
+            return Answer.refusal(REFUSAL, hits, reason=reason, backend=self.backend,
+                                  timings=timings)
         citations: list[Citation] = []
         for c in kept:
             if c.supported:
                 for cite in quotes_for(c, hits, docs):
                     if cite not in citations:
                         citations.append(cite)
-        text = " ".join(self._render(c) for c in kept)
-        return Answer(text, citations, False, hits, timings, self.backend)
+        text = " ".join(self._render(c, numbering) for c in kept)
+        return Answer(text=text, citations=citations, refused=False,
+                      sources=numbering.sources(hits), timings=timings, backend=self.backend)

@@ -21,7 +21,7 @@ from assistant.errors import ConfigError
 from assistant.settings import Settings, load_settings
 from assistant.store import CheckReport, Store
 from assistant.types import Answer, DocRecord, Document, Hit
-from ingest.pipeline import IngestReport, Ingestor
+from assistant.ingest.pipeline import IngestReport, Ingestor
 
 
 class Assistant:
@@ -52,14 +52,15 @@ class Assistant:
     # --- write side ---------------------------------------------------------------------
     def ingest(self, sources: list[str | Path] | str | Path, sync: bool = False,
                progress: bool | None = None,
-               on_event: Callable[[str], None] | None = None) -> IngestReport:
+               on_event: Callable[[str], None] | None = None,
+               on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Add or update articles from files, directories or URLs. With ``sync=True``
         documents whose files have disappeared from the given paths are removed."""
         if isinstance(sources, (str, Path)):
             sources = [sources]
         if not sources:
             raise ConfigError("ingest needs at least one file, directory or URL")
-        return Ingestor(self.store, self.settings, progress, on_event).run(
+        return Ingestor(self.store, self.settings, progress, on_event, on_progress).run(
             [str(s) for s in sources], sync=sync)
 
     def remove(self, id_or_uri: str) -> Document:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import prompts
+from assistant import prompts
 from assistant.answering import final_answer
 from assistant.types import Answer
 

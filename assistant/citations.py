@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.types import Citation, Hit
-from ingest.chunking import sentence_spans
+from assistant.text import sentence_spans
 
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
 _LEAD_MARKERS = re.compile(rf"(?:{MARKER.pattern})+", re.I)
@@ -165,11 +165,11 @@ def best_quote(claim: str, hit: Hit, doc_text: str, max_sentences: int = 2) -> C
     if score(single)[:2] >= score(best)[:2]:
         best = single
     start, end = best
-    return Citation(hit.chunk.doc_id, start, end, doc_text[start:end], hit.uri, hit.title)
+    return Citation.of(hit, start, end, doc_text[start:end])
 
 
 def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
-                 doc_texts: dict[str, str], question: str = "") -> list[Claim]:
+                 question: str = "") -> list[Claim]:
     """Drop markers of sources that were not given; mark each claim supported or not. A
     claim whose cited sources lack its facts is re-attributed, as an unmarked claim is, to
     the one given source that holds all of them (see ``attribute``). Facts the question

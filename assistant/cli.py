@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable
+from typing import Callable
 
+from assistant.cli_ask import add_ask_command
+from assistant.cli_chat import add_chat_command
+from assistant.cli_common import open_assistant, settings_args
+from assistant.cli_eval import add_eval_command
+from assistant.cli_serve import add_serve_command
 from assistant.errors import AssistantError
-from assistant.terminal import safe, source_line
+from assistant.display import safe, source_line
 
 EXAMPLES = """examples:
   assistant ingest samples/                 add or update articles (files, dirs, URLs)
@@ -16,6 +21,7 @@ EXAMPLES = """examples:
   assistant sources --json                  list what is indexed
   assistant ask "How much has Alibaba committed to AI?"
   assistant chat                            interactive session with follow-ups
+  assistant serve --port 8000               HTTP API (OpenAI-compatible) and web page
 """
 
 
@@ -26,10 +32,6 @@ def _version() -> str:
         return version("assistant")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _settings_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--home", help="state directory (default: $ASSISTANT_HOME or ~/.assistant)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,19 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip files matching GLOB in directories (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar, summary only")
-    _settings_args(p)
+    settings_args(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("sources", help="list indexed documents",
                        description="List indexed documents: id, chunks, title, uri.")
     p.add_argument("--json", action="store_true", help="print a JSON array of objects")
-    _settings_args(p)
+    settings_args(p)
     p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("remove", help="remove a document by id or uri",
                        description="Remove one document (and its chunks) by id or uri.")
     p.add_argument("id_or_uri", metavar="ID_OR_URI", help="document id or uri")
-    _settings_args(p)
+    settings_args(p)
     p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("check", help="verify (and repair) the index's consistency",
@@ -75,27 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "finishes interrupted writes. Exit code 1 if problems remain.")
     p.add_argument("--repair", action="store_true", help="fix what is found")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    _settings_args(p)
+    settings_args(p)
     p.set_defaults(func=cmd_check)
 
-    from assistant.cli_ask import add_ask_commands
-
-    add_ask_commands(sub, _settings_args)
-    from assistant.cli_eval import add_eval_command
-
+    add_ask_command(sub)
+    add_chat_command(sub)
+    add_serve_command(sub)
     add_eval_command(sub)
     return parser
 
 
-def _assistant(args: argparse.Namespace, **overrides: Any) -> Any:
-    from assistant.api import Assistant
-
-    return Assistant(home=args.home, **overrides)
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("include", args.include), ("exclude", args.exclude)) if v}
-    with _assistant(args, **overrides) as a:
+    with open_assistant(args, **overrides) as a:
         progress = False if (args.quiet or args.json) else None
         events: Callable[[str], None] = (lambda m: None) if args.json else (
             lambda m: print(m, file=sys.stderr))
@@ -108,7 +102,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    with _assistant(args) as a:
+    with open_assistant(args) as a:
         records = a.sources()
     if args.json:
         print(json.dumps([r.to_dict() for r in records], indent=2, ensure_ascii=False))
@@ -121,14 +115,14 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    with _assistant(args) as a:
+    with open_assistant(args) as a:
         report = a.check(repair=args.repair, on_wait=lambda m: print(m, file=sys.stderr))
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
     return 0 if report.ok else 1
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    with _assistant(args) as a:
+    with open_assistant(args) as a:
         doc = a.remove(args.id_or_uri)
     print(f"removed {doc.id} {safe(doc.title)!r} ({safe(doc.uri)})")
     return 0

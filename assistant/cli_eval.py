@@ -35,12 +35,13 @@ def add_eval_command(sub: Any) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.harness import EvalConfig, run
-    from eval.report import markdown
+    from assistant.eval.harness import EvalConfig, run
+    from assistant.eval.report import markdown
 
-    cfg = EvalConfig(args.dataset, args.data, args.out, args.llm, args.limit, args.seed,
-                     args.withhold_gold, args.corpus, args.base_url, args.model,
-                     not args.no_baseline, args.choices)
+    cfg = EvalConfig(dataset=args.dataset, data=args.data, out=args.out, llm=args.llm,
+                     limit=args.limit, seed=args.seed, withhold_gold=args.withhold_gold,
+                     corpus=args.corpus, llm_base_url=args.base_url, llm_model=args.model,
+                     baseline=not args.no_baseline, choices=args.choices)
     result = run(cfg)
     print(markdown(result))
     print(f"wrote {args.out / 'report.md'}, report.json, answers.jsonl and plots")

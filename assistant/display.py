@@ -1,13 +1,64 @@
-"""Notebook display: an Answer as HTML, with numbered citation marks, and each source's
-quoted span highlighted in its surrounding text, linked to its uri."""
+"""How answers and sources look, in one place for the CLI, the REPL and notebooks.
+
+Terminal: stored text (titles, uris, quotes) is printed with control characters escaped,
+so a title or file name cannot set the window title, clear the screen or split a listing
+line; ``--json`` output is exact and does not go through here.
+Notebook: an Answer as HTML, with numbered citation marks, and each source's quoted span
+highlighted in its surrounding text, linked to its uri (registered with IPython when the
+package is imported in a kernel).
+"""
 
 from __future__ import annotations
 
 import html
 import re
+import sys
 
-from assistant.types import Answer
+from assistant.types import Answer, Citation, DocRecord
 
+# C0 and C1 controls and DEL; ESC sequences are removed whole.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe(text: str, lines: bool = False) -> str:
+    """``text`` with ANSI escape sequences removed and every other control character
+    shown as an escape (``\\n``, ``\\x07``): on one line, or keeping its line breaks when
+    ``lines`` is true."""
+    text = _ESCAPE.sub("", text)
+    return _CONTROL.sub(lambda m: m.group() if lines and m.group() == "\n" else
+                        repr(m.group())[1:-1], text)
+
+
+def source_line(r: DocRecord) -> str:
+    return f"{r.id}  {r.chunks:4d} chunks  {safe(r.title[:60])}  ({safe(r.uri)})"
+
+
+def by_source(answer: Answer) -> list[tuple[int | None, list[Citation]]]:
+    """The answer's citations grouped under the ``[n]`` of their source, in order."""
+    groups: dict[int | None, list[Citation]] = {}
+    for c in answer.citations:
+        groups.setdefault(answer.source_number(c), []).append(c)
+    return sorted(groups.items(), key=lambda g: g[0] or 10**9)
+
+
+def format_citations(answer: Answer) -> str:
+    """Sources after an answer: each cited source once (number, title, date, uri), then
+    the quoted words with their offsets."""
+    if answer.refused or not answer.citations:
+        return ""
+    lines = ["", "Sources:"]
+    for n, cites in by_source(answer):
+        c = cites[0]
+        date = f", {c.published}" if c.published else ""
+        lines.append(f"  [{n}] {safe(c.title)}{date} ({safe(c.uri)})")
+        for c in cites:
+            lines.append(f"      \u201c{safe(' '.join(c.quote.split()))}\u201d "
+                         f"(chars {c.start}-{c.end})")
+    return "\n".join(lines)
+
+
+# --- notebook ----------------------------------------------------------------------
 CONTEXT_CHARS = 240
 
 
@@ -18,32 +69,50 @@ def _link(uri: str) -> str:
 
 
 def answer_html(answer: Answer) -> str:
+    """The answer with citation marks, then each cited source once: title, date, a link
+    to its uri, and its quoted spans highlighted in their surrounding text."""
     body = html.escape(answer.text)
     body = re.sub(r"\[(\d+)\]", r'<sup><a href="#assistant-src-\1">[\1]</a></sup>', body)
     style = "color:#a00" if answer.refused else ""
     parts = [f'<div class="assistant-answer"><p style="{style}">{body}</p>']
     if answer.citations:
         parts.append('<ol style="list-style:none;padding-left:0">')
-        for c in answer.citations:
-            n = answer.source_number(c)
-            hit = answer.sources[n - 1] if n else None
-            if hit is not None:
-                ch = hit.chunk
-                lo = max(ch.start, c.start - CONTEXT_CHARS)
-                hi = min(ch.end, c.end + CONTEXT_CHARS)
-                text = ch.text
-                before = text[lo - ch.start:c.start - ch.start]
-                after = text[c.end - ch.start:hi - ch.start]
-            else:
-                before = after = ""
-            parts.append(
-                f'<li id="assistant-src-{n}" style="margin:0.6em 0"><b>[{n}] '
-                f'{html.escape(c.title)}</b> &middot; {_link(c.uri)} '
-                f'<small>(chars {c.start}&ndash;{c.end})</small><br>'
-                f'<span style="color:#555">{"&hellip;" if before else ""}'
-                f'{html.escape(before)}<mark>{html.escape(c.quote)}</mark>'
-                f'{html.escape(after)}{"&hellip;" if after else ""}</span></li>')
+        for n, cites in by_source(answer):
+            c = cites[0]
+            date = f" &middot; {html.escape(c.published)}" if c.published else ""
+            parts.append(f'<li id="assistant-src-{n}" style="margin:0.6em 0"><b>[{n}] '
+                         f'{html.escape(c.title)}</b>{date} &middot; {_link(c.uri)}<br>'
+                         f'<span style="color:#555">{_highlighted(answer, n, cites)}</span>'
+                         "</li>")
         parts.append("</ol>")
     parts.append(f'<small style="color:#888">answered by {html.escape(answer.backend)}'
                  "</small></div>")
     return "".join(parts)
+
+
+def _highlighted(answer: Answer, n: int | None, cites: list[Citation]) -> str:
+    """The source's text around its quotes, each quote in <mark>, everything escaped."""
+    cites = sorted(cites, key=lambda c: c.start)
+    hit = answer.sources[n - 1] if n else None
+    if hit is None:
+        return " &hellip; ".join(f"<mark>{html.escape(c.quote)}</mark>" for c in cites)
+    ch = hit.chunk
+    lo = max(ch.start, cites[0].start - CONTEXT_CHARS)
+    hi = min(ch.end, cites[-1].end + CONTEXT_CHARS)
+    out, at = ["&hellip;" if lo > ch.start else ""], lo
+    for c in cites:
+        if c.start < at:
+            continue  # overlaps the previous quote
+        out += [html.escape(ch.text[at - ch.start:c.start - ch.start]),
+                f"<mark title=\"chars {c.start}-{c.end}\">{html.escape(c.quote)}</mark>"]
+        at = c.end
+    out += [html.escape(ch.text[at - ch.start:hi - ch.start]), "&hellip;" if hi < ch.end else ""]
+    return "".join(out)
+
+
+def register_notebook() -> None:
+    """Show ``Answer`` objects as HTML in a running IPython/Jupyter kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(Answer, answer_html)

@@ -136,6 +136,7 @@ class OnnxEmbedder:
                     export_int8(self._path, self._onnx)
                 import onnxruntime as ort
 
+                ort.disable_telemetry_events()  # "fully offline": no telemetry at all
                 so = ort.SessionOptions()
                 so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 so.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))

@@ -41,3 +41,7 @@ class LLMError(AssistantError):
 
 class InvalidQuestion(ConfigError):
     """The question is empty, too long, or not valid text."""
+
+
+class TooLarge(AssistantError):
+    """An input (upload, request body) is over its size limit."""

@@ -16,7 +16,7 @@ from typing import Any
 from assistant.citations import STOP, missing_entities
 from assistant.embedder import Embedder
 from assistant.types import Citation, Hit
-from ingest.chunking import sentence_spans
+from assistant.text import sentence_spans
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
            "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
@@ -137,8 +137,9 @@ class ExtractiveAnswerer:
         return sorted(out, key=lambda c: -c.score)
 
     def answer(self, question: str, sources: list[Hit],
-               doc_texts: dict[str, str]) -> tuple[str, list[tuple[int, Citation]]] | None:
-        """Answer text with ``[n]`` markers and its citations, or None to refuse."""
+               doc_texts: dict[str, str]) -> list[tuple[int, Citation]] | None:
+        """The chosen sentences, each with the number of its source (1-based, as the
+        ``[n]`` marker) and its citation, in answer order; None to refuse."""
         ranked = self.candidates(question, sources, doc_texts)
         if not ranked or ranked[0].score < MIN_SCORE:
             return None
@@ -157,10 +158,5 @@ class ExtractiveAnswerer:
         # Keep document order within the same source for a readable answer.
         first = chosen[0]
         chosen.sort(key=lambda c: (0, c.start) if c.source == first.source else (1, c.start))
-        parts, cites = [], []
-        for c in chosen:
-            hit = sources[c.source - 1]
-            parts.append(f"{c.text} [{c.source}]")
-            cites.append((c.source, Citation(hit.chunk.doc_id, c.start, c.end, c.text,
-                                             hit.uri, hit.title)))
-        return " ".join(parts), cites
+        return [(c.source, Citation.of(sources[c.source - 1], c.start, c.end, c.text))
+                for c in chosen]

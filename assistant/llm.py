@@ -166,6 +166,7 @@ class LlamaCppLLM:
     """A local GGUF model in-process through llama-cpp-python."""
 
     _models: dict[tuple[str, int, bool], Any] = {}
+    _lock = threading.Lock()  # one llama.cpp context: one request at a time
 
     def __init__(self, settings: Settings) -> None:
         path = settings.llm_model_path
@@ -192,19 +193,20 @@ class LlamaCppLLM:
         return self._llm.model_params
 
     def complete(self, messages: Messages) -> str:
-        r = self._llm.create_chat_completion(messages=messages,
-                                             max_tokens=self.settings.llm_max_tokens,
-                                             temperature=self.settings.llm_temperature)
+        with self._lock:
+            r = self._llm.create_chat_completion(messages=messages,
+                                                 max_tokens=self.settings.llm_max_tokens,
+                                                 temperature=self.settings.llm_temperature)
         return r["choices"][0]["message"].get("content") or ""
 
     def stream(self, messages: Messages) -> Iterator[str]:
-        for ev in self._llm.create_chat_completion(messages=messages,
-                                                   max_tokens=self.settings.llm_max_tokens,
-                                                   temperature=self.settings.llm_temperature,
-                                                   stream=True):
-            piece = ev["choices"][0]["delta"].get("content")
-            if piece:
-                yield piece
+        with self._lock:
+            for ev in self._llm.create_chat_completion(
+                    messages=messages, max_tokens=self.settings.llm_max_tokens,
+                    temperature=self.settings.llm_temperature, stream=True):
+                piece = ev["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
 
 
 def make_llm(settings: Settings) -> LLM | None:

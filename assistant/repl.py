@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from assistant.terminal import format_citations, safe
+from assistant.display import format_citations, safe
 from assistant.errors import AssistantError
 from assistant.types import Answer
 

@@ -30,16 +30,17 @@ class Filters:
     uri: str | None = None
     published_after: str | None = None
     published_before: str | None = None
+    as_of: str | None = None  # nothing published after this day; undated documents stay
 
     def __post_init__(self) -> None:
-        for name in ("published_after", "published_before"):
+        for name in ("published_after", "published_before", "as_of"):
             v = getattr(self, name)
             if v is not None and not _DATE.match(v):
                 raise ConfigError(f"{name} must be a YYYY-MM-DD date, got {v!r}")
 
     @property
     def empty(self) -> bool:
-        return not (self.uri or self.published_after or self.published_before)
+        return not (self.uri or self.published_after or self.published_before or self.as_of)
 
 
 class Retriever(Protocol):
@@ -133,7 +134,8 @@ class HybridRetriever:
     def allowed_docs(self, f: Filters) -> set[str]:
         return {r.id for r in self.store.records(f.uri) if
                 (not f.published_after or (r.published or "") >= f.published_after) and
-                (not f.published_before or (r.published or "9999") <= f.published_before)}
+                (not f.published_before or (r.published or "9999") <= f.published_before) and
+                (not f.as_of or not r.published or r.published <= f.as_of)}
 
     def dense(self, query: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
         where = None

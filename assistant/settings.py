@@ -101,6 +101,14 @@ class Settings(BaseSettings):
                                     "default: on some CPUs that report AMX they crash the "
                                     "process (a segfault in libggml-cpu). Turn on only on a "
                                     "CPU where it is known to work.")
+    # --- server (assistant serve) -------------------------------------------------------
+    api_key: str | None = Field(None, description="Bearer token the server requires on "
+                                "/v1 and /api; required to bind to anything but loopback.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to "
+                                    "call the server from a browser (CORS); none by default.")
+    max_request_mb: float = Field(30.0, gt=0, description="Largest request body (uploads "
+                                  "included) the server accepts.")
+
     unsupported: Literal["drop", "flag"] = Field("drop", description="What to do with an "
                                                  "answer sentence its citation does not support.")
 

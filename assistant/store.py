@@ -314,6 +314,9 @@ class Store:
     def iter_chunks(self) -> Iterator[tuple[str, str, int, int]]:
         return self._docs.iter_chunks()
 
+    def document_count(self) -> int:
+        return self._docs.count()[0]
+
     def version(self) -> int:
         """Changes whenever documents are committed or removed (for derived indexes)."""
         return self._docs.version()

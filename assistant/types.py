@@ -105,10 +105,18 @@ class Citation:
     quote: str
     uri: str = ""
     title: str = ""
+    published: str | None = None  # the source's publication date (ISO), when known
+
+    @staticmethod
+    def of(hit: "Hit", start: int, end: int, quote: str) -> "Citation":
+        """A citation of ``quote`` at [start:end] of the document ``hit`` came from."""
+        return Citation(hit.chunk.doc_id, start, end, quote, hit.uri, hit.title,
+                        hit.published)
 
     def to_dict(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "uri": self.uri, "title": self.title,
-                "start": self.start, "end": self.end, "quote": self.quote}
+                "published": self.published, "start": self.start, "end": self.end,
+                "quote": self.quote}
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,14 @@ class Answer:
     sources: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "extractive"
+    refusal_reason: str | None = None  # why it refused, when it did
+
+    @classmethod
+    def refusal(cls, text: str, sources: list[Hit], *, reason: str, backend: str,
+                timings: dict[str, float] | None = None) -> "Answer":
+        """An answer that says the sources do not hold the answer, and why."""
+        return cls(text=text, citations=[], refused=True, sources=sources,
+                   timings=dict(timings or {}), backend=backend, refusal_reason=reason)
 
     def source_number(self, citation: Citation) -> int | None:
         """The ``[n]`` marker under which ``citation``'s source appears in the text."""
@@ -142,12 +158,8 @@ class Answer:
                 return n
         return None
 
-    def _repr_html_(self) -> str:
-        from assistant.display import answer_html
-
-        return answer_html(self)
-
     def to_dict(self) -> dict[str, Any]:
-        return {"answer": self.text, "refused": self.refused, "backend": self.backend,
+        return {"answer": self.text, "refused": self.refused,
+                "refusal_reason": self.refusal_reason, "backend": self.backend,
                 "citations": [c.to_dict() for c in self.citations],
                 "timings": dict(self.timings)}

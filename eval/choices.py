@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from eval.metrics import normalize_answer
+from assistant.eval.metrics import normalize_answer
 
 PROMPT = ("Use the context to answer the multiple-choice question. Reply with the number "
           "of the correct choice only.\n\nContext:\n{context}\n\nQuestion: {question}\n"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import ConfigError
-from eval.metrics import normalize_answer
+from assistant.eval.metrics import normalize_answer
 
 
 @dataclass

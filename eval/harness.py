@@ -16,14 +16,14 @@ from typing import Any
 from assistant.api import Assistant
 from assistant.errors import ConfigError
 from assistant.settings import load_settings
-from eval import metrics as M
-from eval.choices import by_evidence, by_llm
-from eval.datasets import EvalSet, Question, load_jsonl, load_realtimeqa, sample
-from eval.naive import NaivePipeline
-from eval.report import write_outputs
-from ingest.loaders import load_file
+from assistant.eval import metrics as M
+from assistant.eval.choices import by_evidence, by_llm
+from assistant.eval.datasets import EvalSet, Question, load_jsonl, load_realtimeqa, sample
+from assistant.eval.naive import NaivePipeline
+from assistant.eval.report import write_outputs
+from assistant.ingest.loaders import load_file
 
-@dataclass
+@dataclass(kw_only=True)
 class EvalConfig:
     dataset: str
     data: Path
@@ -148,10 +148,11 @@ def score_ours(a: Assistant, q: Question, gold: list[str]) -> dict[str, Any]:
     ranked = [h.uri for h in hits]
     ans = a.ask(q.question)
     valid = [a.document(c.doc_id).text[c.start:c.end] == c.quote for c in ans.citations]
-    row = per_question(q, gold, ranked, ans.text, ans.refused,
-                       [c.uri for c in ans.citations], valid, retrieve_ms,
-                       ans.timings.get("retrieve_ms", 0) + ans.timings.get("answer_ms", 0),
-                       [c.quote for c in ans.citations])
+    row = per_question(q, gold, Observed(
+        ranked=ranked, text=ans.text, refused=ans.refused, cited=[c.uri for c in ans.citations],
+        valid=valid, retrieve_ms=retrieve_ms,
+        total_ms=ans.timings.get("retrieve_ms", 0) + ans.timings.get("answer_ms", 0),
+        quotes=[c.quote for c in ans.citations]))
     row["relevance"] = getattr(a.answerer.retriever, "last_dense_best", None)
     row["stage_ms"] = {k: ans.timings.get(k, 0.0) for k in ("retrieve_ms", "answer_ms")}
     return row
@@ -174,15 +175,30 @@ def mc_naive(n: NaivePipeline, q: Question, score: dict[str, Any]) -> None:
 
 def score_naive(n: NaivePipeline, q: Question, gold: list[str]) -> dict[str, Any]:
     r = n.ask(q.question)
-    return per_question(q, gold, r.ranked_uris, r.text, r.refused,
-                        [c["uri"] for c in r.citations], [n.valid(c) for c in r.citations],
-                        r.retrieve_ms, r.retrieve_ms + r.answer_ms,
-                        [c["quote"][:300] for c in r.citations])
+    return per_question(q, gold, Observed(
+        ranked=r.ranked_uris, text=r.text, refused=r.refused,
+        cited=[c["uri"] for c in r.citations], valid=[n.valid(c) for c in r.citations],
+        retrieve_ms=r.retrieve_ms, total_ms=r.retrieve_ms + r.answer_ms,
+        quotes=[c["quote"][:300] for c in r.citations]))
 
 
-def per_question(q: Question, gold: list[str], ranked: list[str], text: str, refused: bool,
-                 cited: list[str], valid: list[bool], retrieve_ms: float, total_ms: float,
-                 quotes: list[str]) -> dict[str, Any]:
+@dataclass(kw_only=True)
+class Observed:
+    """What one pipeline did for one question."""
+
+    ranked: list[str]      # retrieved uris, best first
+    text: str
+    refused: bool
+    cited: list[str]       # uris of the citations
+    valid: list[bool]      # each citation's quote equals its document's span
+    retrieve_ms: float
+    total_ms: float
+    quotes: list[str]
+
+
+def per_question(q: Question, gold: list[str], o: Observed) -> dict[str, Any]:
+    ranked, text, refused, cited, valid = o.ranked, o.text, o.refused, o.cited, o.valid
+    retrieve_ms, total_ms, quotes = o.retrieve_ms, o.total_ms, o.quotes
     gold_set = {u for u in ranked + cited if is_gold(u, gold)}
     correct = (not refused) and M.contains_gold(text, q.answers) == 1.0
     return {"answer": text, "refused": refused, "ranked": ranked[:10], "quotes": quotes,

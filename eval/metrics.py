@@ -13,6 +13,18 @@ import unicodedata
 from collections import Counter
 from typing import Sequence
 
+# Every metric of a report, in report order, and whether the README results table shows it.
+# The one list of names: aggregate() fills them, report.md and the README table read them.
+METRICS: list[tuple[str, bool]] = [
+    ("hit@1", False), ("hit@4", True), ("hit@10", False), ("mrr@10", False),
+    ("contains_gold", True), ("em", False), ("f1", False), ("truthfulness", True),
+    ("citation_validity", True), ("citation_precision", False), ("citation_recall", False),
+    ("refusal_rate_unanswerable", True), ("false_refusal_rate", True),
+    ("mc_accuracy", True), ("latency_p50_ms", True), ("latency_p95_ms", False)]
+NAMES = [name for name, _ in METRICS]
+README_COLUMNS = [name for name, shown in METRICS if shown]
+OPTIONAL = {"mc_accuracy"}  # only with --choices
+
 
 def normalize_answer(s: str) -> str:
     """SQuAD v1.1 normalisation: lower case, no punctuation, no articles, single spaces."""

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import prompts
+from assistant import prompts
 from assistant.embedder import PACKAGED_MODEL, model_path
-from ingest.chunking import sentence_spans
+from assistant.text import sentence_spans
 
 DONT_KNOW = re.compile(r"\b(don'?t|do not|does not|doesn'?t) (know|have|contain|mention)|"
                        r"\bnot (mentioned|provided|stated|specified|in the context)|"

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-KEYS = ["hit@1", "hit@4", "hit@10", "mrr@10", "contains_gold", "em", "f1", "truthfulness",
-        "citation_validity", "citation_precision", "citation_recall",
-        "refusal_rate_unanswerable", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms"]
+from assistant.eval.metrics import NAMES, OPTIONAL
+
+KEYS = [k for k in NAMES if k not in OPTIONAL]
 
 
 def _fmt(v: float | None, key: str) -> str:

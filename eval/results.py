@@ -1,9 +1,9 @@
 """Regenerate the README's results table: run the evaluations and rewrite the table.
 
-    python -m eval.results                      # extractive runs (about 30 minutes)
-    python -m eval.results --llm-base-url http://127.0.0.1:8080/v1 --llm-model qwen
+    python -m assistant.eval.results                      # extractive runs (about 30 minutes)
+    python -m assistant.eval.results --llm-base-url http://127.0.0.1:8080/v1 --llm-model qwen
                                                 # ... plus the local-LLM run (50 questions)
-    python -m eval.results --table-only         # rebuild the table from eval/out/*
+    python -m assistant.eval.results --table-only         # rebuild the table from eval/out/*
 
 Each run writes eval/out/NAME/report.{md,json}; the table goes between the README's
 ``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
@@ -16,31 +16,31 @@ import json
 import re
 from pathlib import Path
 
-from eval.harness import EvalConfig, run
+from assistant.eval.harness import EvalConfig, run
+from assistant.eval.metrics import README_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "eval" / "realtimeqa"
 OUT = ROOT / "eval" / "out"
-COLUMNS = ["hit@4", "contains_gold", "truthfulness", "citation_validity",
-           "refusal_rate_unanswerable", "false_refusal_rate", "mc_accuracy", "latency_p50_ms"]
+COLUMNS = README_COLUMNS
 
 
 def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, EvalConfig]]:
     out = [
         ("samples", "our 20 questions, extractive, 25% gold withheld",
-         EvalConfig("jsonl", ROOT / "eval" / "samples_qa.jsonl", OUT / "samples",
+         EvalConfig(dataset="jsonl", data=ROOT / "eval" / "samples_qa.jsonl", out=OUT / "samples",
                     corpus=ROOT / "samples", withhold_gold=0.25, seed=1)),
         ("rtqa2022", "RealTime QA 2022, extractive, 20% gold withheld",
-         EvalConfig("realtimeqa", SHARED / "2022", OUT / "rtqa2022", withhold_gold=0.2,
+         EvalConfig(dataset="realtimeqa", data=SHARED / "2022", out=OUT / "rtqa2022", withhold_gold=0.2,
                     choices=True)),
         ("rtqa2026", "RealTime QA 2026 search results, extractive, 20% gold withheld",
-         EvalConfig("realtimeqa", SHARED / "2026", OUT / "rtqa2026", withhold_gold=0.2,
+         EvalConfig(dataset="realtimeqa", data=SHARED / "2026", out=OUT / "rtqa2026", withhold_gold=0.2,
                     choices=True)),
     ]
     if llm_url:
         out.append(("rtqa2022-llm", f"RealTime QA 2022, local LLM ({llm_model}), 50 "
                     "questions, 20% gold withheld",
-                    EvalConfig("realtimeqa", SHARED / "2022", OUT / "rtqa2022-llm",
+                    EvalConfig(dataset="realtimeqa", data=SHARED / "2022", out=OUT / "rtqa2022-llm",
                                llm="openai", limit=50, seed=0, withhold_gold=0.2,
                                llm_base_url=llm_url, llm_model=llm_model)))
     return out

@@ -1,7 +1,2 @@
-"""The write side: load, clean, chunk, embed, store.
-
-``import assistant`` first so that the facade (which imports this package) is fully
-initialised whichever of the two packages a program imports first.
-"""
-
-import assistant  # noqa: F401  (import order, see above)
+"""The write side: load, clean, chunk, embed, store. It imports only the layers below it
+(domain types, settings, errors, the store and the embedder), never the facade."""

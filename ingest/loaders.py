@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from assistant.errors import SourceError
 from assistant.settings import Settings
 from assistant.types import Document
-from ingest.clean import clean_text, decode
-from ingest.fetch import fetch
+from assistant.ingest.clean import clean_text, decode
+from assistant.ingest.fetch import fetch
 
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html",
             ".htm": "html", ".pdf": "pdf", ".jsonl": "jsonl"}

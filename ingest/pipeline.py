@@ -17,8 +17,8 @@ from assistant.errors import SourceError
 from assistant.settings import Settings
 from assistant.store import Store
 from assistant.types import Chunk, Document, embedding_text
-from ingest.chunking import chunk_document
-from ingest.loaders import Loaded, iter_sources
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.loaders import Loaded, iter_sources
 
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one encode call
 
@@ -67,11 +67,13 @@ class Ingestor:
     """Runs one ingest: ``Ingestor(store, settings).run(["articles/"], sync=True)``."""
 
     def __init__(self, store: Store, settings: Settings, progress: bool | None = None,
-                 on_event: Callable[[str], None] | None = None) -> None:
+                 on_event: Callable[[str], None] | None = None,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
         self.store = store
         self.settings = settings
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.on_event = on_event or (lambda _msg: None)
+        self.on_progress = on_progress or (lambda _docs, _chunks: None)
 
     def run(self, sources: list[str], sync: bool = False) -> IngestReport:
         """Ingest ``sources`` under the store's write lock (a second writer waits), so
@@ -157,6 +159,7 @@ class Ingestor:
             (report.updated if p.is_update else report.added).append(p.doc.uri)
             report.chunks += n
             report.chars += len(p.doc.text)
+            self.on_progress(len(report.added) + len(report.updated), report.chunks)
         if bar is not None:
             elapsed = max(time.perf_counter() - self._t0, 1e-9)
             bar.set_postfix(chunks=report.chunks, chunks_s=f"{report.chunks / elapsed:.1f}")

@@ -151,12 +151,12 @@ def _exited(cmd: list[str], proc: subprocess.Popen, log_path: Path, when: str) -
 
 
 def serve(cmd: list[str], url: str, probe: str, log_path: Path,
-          timeout: float) -> Iterator[str]:
+          timeout: float, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start a server process, wait until ``url + probe`` answers, yield ``url``, stop it.
     A server that exits (at start or while in use) fails the test with its exit code and
     the last lines of its log."""
     log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + timeout
     while True:
         try:

@@ -209,6 +209,8 @@ def test_chat_uses_the_llm_to_rewrite(samples_home: Path, real_embedder) -> None
 
 
 def test_answer_html(samples: Assistant) -> None:
-    html = samples.ask(CANONICAL)._repr_html_()
+    from assistant.display import answer_html
+
+    html = answer_html(samples.ask(CANONICAL))
     assert "<mark>" in html and "380 billion yuan" in html and 'href="#assistant-src-1"' in html
     assert "answered by extractive" in html

@@ -3,8 +3,9 @@
 from hypothesis import given, settings, strategies as st
 
 from assistant.types import Chunk, Citation, Document
-from ingest.chunking import chunk_document, chunk_spans, count_tokens, sentence_spans
-from ingest.clean import clean_text
+from assistant.text import count_tokens, sentence_spans
+from assistant.ingest.chunking import chunk_document, chunk_spans
+from assistant.ingest.clean import clean_text
 
 WORDS = st.sampled_from(["Alibaba", "spent", "380", "billion", "yuan", "on", "AI", "Dr.",
                          "U.S.", "cloud", "grew", "26%", "é", "東京", "e.g.", "—", "a",

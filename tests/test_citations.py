@@ -41,13 +41,13 @@ def test_check_claims() -> None:
                            ("Alibaba plans to spend 500 billion yuan.", (1,)),
                            ("Cloud revenue grew 26%.", (9,)),
                            ("Tencent is bigger.", (1,)),
-                           ("Cloud revenue grew.", (1,))], [HIT], {DOC.id: DOC.text})
+                           ("Cloud revenue grew.", (1,))], [HIT])
     assert [c.supported for c in claims] == [True, False, True, False, True]
     assert claims[1].missing == ("500",)
     # [9] names no source; the claim is attributed to the source that holds it, and checked
     assert claims[2].sources == (1,)
     bare = check_claims([("Tencent grew 26%.", ()), ("Cloud revenue grew 26%.", ())],
-                        [HIT], {DOC.id: DOC.text})
+                        [HIT])
     assert [c.sources for c in bare] == [(), (1,)]
     assert bare[0].missing == ("no valid citation",)
 
@@ -58,28 +58,25 @@ def test_facts_must_stand_together_in_the_source() -> None:
     poll = Document.make("mem://poll", "Poll", text)
     hit = [Hit(Chunk.of(poll, 0, len(text)), 1.0, poll.uri, poll.title)]
     got = check_claims([("69% feel he acted unethically, including 45%.", (1,)),
-                        ("79% feel he acted unethically, including 45%.", (1,))], hit,
-                       {poll.id: text})
+                        ("79% feel he acted unethically, including 45%.", (1,))], hit)
     assert [(c.supported, c.missing) for c in got] == [(False, ("69",)), (True, ())]
 
 
 def test_facts_stated_by_the_question_need_no_source() -> None:
     claim = [("Alibaba, with Tencent, plans to spend 380 billion yuan.", (1,))]
-    texts = {DOC.id: DOC.text}
-    assert not check_claims(claim, [HIT], texts)[0].supported  # Tencent is not in DOC
+    assert not check_claims(claim, [HIT])[0].supported  # Tencent is not in DOC
     asked = "Alongside Tencent, how much will Alibaba spend?"
-    assert check_claims(claim, [HIT], texts, asked)[0].supported
+    assert check_claims(claim, [HIT], asked)[0].supported
     # The premise does not excuse a fact of the answer's own.
     wrong = [("Alibaba, with Tencent, plans to spend 999 billion yuan.", (1,))]
-    assert check_claims(wrong, [HIT], texts, asked)[0].missing == ("999",)
+    assert check_claims(wrong, [HIT], asked)[0].missing == ("999",)
 
 
 def test_wrong_marker_is_corrected_to_the_source_holding_the_facts() -> None:
     other = Document.make("mem://b", "Tencent", "Tencent reported profit of 50 billion yuan.")
     hits = [Hit(Chunk.of(other, 0, len(other.text)), 1.0, other.uri, other.title), HIT]
-    texts = {DOC.id: DOC.text, other.id: other.text}
     got = check_claims([("Alibaba plans to spend 380 billion yuan.", (1,)),
-                        ("Alibaba plans to spend 999 billion yuan.", (1,))], hits, texts)
+                        ("Alibaba plans to spend 999 billion yuan.", (1,))], hits)
     assert (got[0].supported, got[0].sources) == (True, (2,))
     # No source holds 999: the claim stays unsupported, under its own marker.
     assert (got[1].supported, got[1].sources, got[1].missing) == (False, (1,), ("999",))

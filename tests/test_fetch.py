@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from assistant.errors import SourceError
-from ingest.fetch import check_address, fetch
+from assistant.ingest.fetch import check_address, fetch
 
 
 def get(url: str, allow: bool = True, **kw: object):
@@ -78,7 +78,7 @@ def test_redirect_from_public_to_loopback_refused(web, monkeypatch) -> None:
     def first_hop_public(ip: str, allow: bool) -> str | None:
         calls.append(ip)
         return None if len(calls) == 1 else check_address(ip, allow)
-    monkeypatch.setattr("ingest.fetch.check_address", first_hop_public)
+    monkeypatch.setattr("assistant.ingest.fetch.check_address", first_hop_public)
     with pytest.raises(SourceError, match="loopback"):
         get(f"{base}/redirect?to=http://localhost:{base.rsplit(':', 1)[1]}/secret",
             allow=False)

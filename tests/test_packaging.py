@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import prompts
+from assistant import prompts
 from tests.conftest import ROOT
 
 
@@ -23,7 +23,7 @@ def test_wheel_installs_and_loads_a_prompt(tmp_path: Path) -> None:
     py = env_dir / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps",
                     "--no-index", "--quiet", str(wheel)], check=True, timeout=300)
-    code = ("import prompts, assistant, ingest; "
+    code = ("from assistant import prompts; import assistant, assistant.ingest; "
             "print(prompts.__file__); print(assistant.__file__); "
             "print(prompts.render('answer_user', sources='S', question='Q'))")
     out = subprocess.run([str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True,
@@ -49,11 +49,14 @@ def test_every_cli_command_has_help() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     helps = {a.dest: a.help for a in sub._choices_actions}
-    assert {"ingest", "sources", "remove"} <= set(helps)
+    assert set(helps) == {"ingest", "sources", "remove", "check", "ask", "chat", "serve",
+                          "eval"}
     for name, p in sub.choices.items():
         assert helps.get(name), f"`assistant {name}` has no help text"
         text = p.format_help()
         for action in p._actions:
             if action.dest != "help":
                 assert action.help, f"`assistant {name}` option {action.dest} has no help"
-        assert text
+                flag = action.option_strings[0] if action.option_strings else (
+                    action.metavar or action.dest)
+                assert flag and str(flag) in text, f"`assistant {name} --help` omits {flag}"
