@@ -104,7 +104,7 @@ def _highlighted(answer: Answer, n: int | None, cites: list[Citation]) -> str:
         if c.start < at:
             continue  # overlaps the previous quote
         out += [html.escape(ch.text[at - ch.start:c.start - ch.start]),
-                f"<mark title=\"chars {c.start}-{c.end}\">{html.escape(c.quote)}</mark>"]
+                f"<mark>{html.escape(c.quote)}</mark>"]
         at = c.end
     out += [html.escape(ch.text[at - ch.start:hi - ch.start]), "&hellip;" if hi < ch.end else ""]
     return "".join(out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -211,6 +213,12 @@ def test_chat_uses_the_llm_to_rewrite(samples_home: Path, real_embedder) -> None
 def test_answer_html(samples: Assistant) -> None:
     from assistant.display import answer_html
 
-    html = answer_html(samples.ask(CANONICAL))
+    ans = samples.ask(CANONICAL)
+    html = answer_html(ans)
     assert "<mark>" in html and "380 billion yuan" in html and 'href="#assistant-src-1"' in html
+    # one card per source, with all its quotes marked, and its date
+    assert html.count('id="assistant-src-1"') == 1 and len(ans.citations) >= 2
+    assert html.count("<mark>") == len(ans.citations) and "2025-09-22" in html
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", ans.text)}
+    assert numbers == set(range(1, len(numbers) + 1)), "sources cited are numbered 1..n"
     assert "answered by extractive" in html
