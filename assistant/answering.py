@@ -13,8 +13,14 @@ from dataclasses import replace
 from typing import Any, Generator, Iterator
 
 from assistant import prompts
-from assistant.citations import (Claim, check_claims, missing_entities, quotes_for,
-                                 split_claims)
+from assistant.citations import (
+    Claim,
+    check_claims,
+    missing_entities,
+    quotes_for,
+    split_claims,
+)
+from assistant.embedder import Embedder
 from assistant.errors import InvalidQuestion
 from assistant.extractive import ExtractiveAnswerer
 from assistant.llm import LLM, Messages, make_llm
@@ -92,13 +98,13 @@ class Numbering:
 class Answerer:
     """Runs the read side for one store and one configured backend."""
 
-    def __init__(self, store: Store, settings: Settings, llm: LLM | None = None,
-                 retriever: Retriever | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, embedder: Embedder, *,
+                 llm: LLM | None = None, retriever: Retriever | None = None) -> None:
         self.store = store
         self.settings = settings
         self.retriever = retriever or HybridRetriever(store)
         self.llm = llm if llm is not None else make_llm(settings)
-        self.extractive = ExtractiveAnswerer(store.embedder)
+        self.extractive = ExtractiveAnswerer(embedder)
         self.backend = self.llm.name if self.llm else "extractive"
 
     # --- public -------------------------------------------------------------------------
@@ -129,15 +135,16 @@ class Answerer:
             return
         t1 = time.perf_counter()
         if self.llm is None:
-            yield from self._extractive_stream(question, hits, docs, timings, t1)
+            yield from self._extractive_stream(question, hits, docs, timings=timings, t1=t1)
             return
         given = fit_context(hits, self.settings.llm_context_chars)  # [n] numbers these
         numbering = Numbering()
         claims, said = yield from self._llm_claims(question, given, numbering)
-        answer = self._assemble(claims, given, docs, timings, numbering)
+        answer = self._assemble(claims, given, docs, timings=timings, numbering=numbering)
         if answer.refused and not said and best >= self.settings.llm_fallback_relevance:
             # The LLM declined, yet a passage is very close to the question: quote it.
-            for piece in self._extractive_stream(question, hits, docs, timings, t1):
+            for piece in self._extractive_stream(question, hits, docs, timings=timings,
+                                                 t1=t1):
                 yield replace(piece, backend=f"extractive ({self.backend} declined)") if (
                     isinstance(piece, Answer)) else piece
             return
@@ -170,7 +177,7 @@ class Answerer:
                                   f"limit is {MAX_QUESTION_CHARS}")
         return question.strip()
 
-    def _extractive_stream(self, question: str, hits: list[Hit], docs: dict[str, str],
+    def _extractive_stream(self, question: str, hits: list[Hit], docs: dict[str, str], *,
                            timings: dict[str, float], t1: float) -> Iterator[str | Answer]:
         answer = self._extractive(question, hits, docs)
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
@@ -207,21 +214,22 @@ class Answerer:
             complete = len(parts) - 1
             if parts and parts[-1][0].startswith("["):  # a marker still being written
                 complete -= 1
-            for piece in self._checked(parts[done:complete], hits, question, claims,
-                                       numbering):
+            for piece in self._checked(parts[done:complete], hits, question,
+                                       claims=claims, numbering=numbering):
                 said = True
                 yield piece
             done = max(done, complete)
         if LLM_REFUSAL in buffer.upper():
             return [], said
-        for piece in self._checked(split_claims(buffer)[done:], hits, question, claims,
-                                   numbering):
+        for piece in self._checked(split_claims(buffer)[done:], hits, question,
+                                   claims=claims, numbering=numbering):
             said = True
             yield piece
         return claims, said
 
     def _checked(self, parts: list[tuple[str, tuple[int, ...]]], hits: list[Hit],
-                 question: str, claims: list[Claim], numbering: Numbering) -> Iterator[str]:
+                 question: str, *, claims: list[Claim],
+                 numbering: Numbering) -> Iterator[str]:
         """Check each new sentence, add it to ``claims`` and yield what is to be shown."""
         for text, nums in parts:
             claim = check_claims([(text, nums)], hits, question)[0]
@@ -236,7 +244,7 @@ class Answerer:
         flag = "" if claim.supported else " [unsupported]"
         return f"{claim.text} {marks}{flag}".replace("  ", " ").strip()
 
-    def _assemble(self, claims: list[Claim], hits: list[Hit], docs: dict[str, str],
+    def _assemble(self, claims: list[Claim], hits: list[Hit], docs: dict[str, str], *,
                   timings: dict[str, float], numbering: Numbering) -> Answer:
         kept = [c for c in claims if c.supported or self.settings.unsupported == "flag"]
         if not any(c.supported for c in claims):

@@ -50,7 +50,7 @@ class Assistant:
         self.close()
 
     # --- write side ---------------------------------------------------------------------
-    def ingest(self, sources: list[str | Path] | str | Path, sync: bool = False,
+    def ingest(self, sources: list[str | Path] | str | Path, *, sync: bool = False,
                progress: bool | None = None,
                on_event: Callable[[str], None] | None = None,
                on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
@@ -60,7 +60,8 @@ class Assistant:
             sources = [sources]
         if not sources:
             raise ConfigError("ingest needs at least one file, directory or URL")
-        return Ingestor(self.store, self.settings, progress, on_event, on_progress).run(
+        return Ingestor(self.store, self.embedder, self.settings, progress=progress,
+                        on_event=on_event, on_progress=on_progress).run(
             [str(s) for s in sources], sync=sync)
 
     def remove(self, id_or_uri: str) -> Document:
@@ -111,5 +112,5 @@ class Assistant:
     @property
     def answerer(self) -> Answerer:
         if self._answerer is None:  # built on first question: listing needs no LLM
-            self._answerer = Answerer(self.store, self.settings, self._llm)
+            self._answerer = Answerer(self.store, self.settings, self.embedder, llm=self._llm)
         return self._answerer

@@ -84,8 +84,8 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
         asked = chat.standalone(question)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if req.stream:
-            return StreamingResponse(sse(chat.answerer.stream(asked), cid, created, req.model,
-                                         asked, question),
+            return StreamingResponse(sse(chat.answerer.stream(asked), cid=cid, created=created,
+                                         model=req.model, asked=asked, question=question),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
         answer = chat.answerer.ask(asked)
@@ -100,7 +100,7 @@ def usage(prompt: str, reply: str) -> dict[str, int]:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-def sse(pieces: Iterator[str | Answer], cid: str, created: int, model: str, asked: str,
+def sse(pieces: Iterator[str | Answer], *, cid: str, created: int, model: str, asked: str,
         question: str) -> Iterator[bytes]:
     """The answer as chat.completion.chunk events; the last one has the extension fields.
     A failure after the stream has begun is sent as an ``error`` event."""

@@ -157,7 +157,7 @@ class Store:
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
-        self.embedder = embedder
+        self._embedder = embedder
         home: Path = settings.home
         home.mkdir(parents=True, exist_ok=True)
         name = settings.collection if not settings.chroma_url else (
@@ -268,7 +268,7 @@ class Store:
             for doc_id, cids in by_doc.items():
                 doc = self.get(doc_id)
                 chunks = [c for c in self._docs.chunks_of(doc) if c.id in set(cids)]
-                vectors = self.embedder.embed([embedding_text(doc, c) for c in chunks])
+                vectors = self._embedder.embed([embedding_text(doc, c) for c in chunks])
                 self._vectors.upsert([c.id for c in chunks], vectors,
                                      [_meta(doc, c, doc.page_at(c.start)) for c in chunks])
             self._vectors.delete(found.orphan_vectors)
@@ -323,7 +323,7 @@ class Store:
 
     def vector_search(self, query: str, k: int,
                       where: dict[str, Any] | None = None) -> list[VectorHit]:
-        return self._vectors.query(self.embedder.embed([query])[0], k, where)
+        return self._vectors.query(self._embedder.embed([query])[0], k, where)
 
     def vector_ids(self) -> set[str]:
         return self._vectors.ids()

@@ -35,7 +35,7 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
-    def make(uri: str, title: str, text: str, published: str | None = None,
+    def make(uri: str, title: str, text: str, *, published: str | None = None,
              meta: dict[str, Any] | None = None) -> "Document":
         return Document(content_hash(text), uri, title, text, published, dict(meta or {}))
 

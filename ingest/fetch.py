@@ -38,7 +38,8 @@ def fetch(url: str, *, timeout: float, limit: int, allow_private: bool = False) 
     """GET ``url`` following checked redirects; raises SourceError naming ``url``."""
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        status, headers, body = _get(url, current, timeout, limit, allow_private)
+        status, headers, body = _get(url, current, timeout=timeout, limit=limit,
+                                     allow_private=allow_private)
         if status in (301, 302, 303, 307, 308):
             location = headers.get("location")
             if not location:
@@ -104,7 +105,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self.sock = socket.create_connection((self._ip, self.port), self.timeout)
 
 
-def _get(origin: str, url: str, timeout: float, limit: int,
+def _get(origin: str, url: str, *, timeout: float, limit: int,
          allow_private: bool) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

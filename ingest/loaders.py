@@ -158,7 +158,7 @@ def parse_text(raw: str, uri: str) -> Document:
     text = clean_text(raw)
     title = _title(meta.pop("title", "")) or _title(guess_title(text, uri))
     published = _iso_date(meta.pop("published", "") or meta.pop("date", ""))
-    return Document.make(uri, title, text, published, {**meta, "source": uri})
+    return Document.make(uri, title, text, published=published, meta={**meta, "source": uri})
 
 
 def parse_html(html: str, uri: str, url: str | None = None) -> Document:
@@ -179,8 +179,8 @@ def parse_html(html: str, uri: str, url: str | None = None) -> Document:
     if url:
         meta["url"] = url
     title = _title(info.get("title") or "") or (text.split("\n", 1)[0][:200])
-    return Document.make(uri, title, text, _iso_date(info.get("date") or ""),
-                         {**meta, "source": uri})
+    return Document.make(uri, title, text, published=_iso_date(info.get("date") or ""),
+                         meta={**meta, "source": uri})
 
 
 def parse_pdf(data: bytes, uri: str) -> Document:
@@ -211,7 +211,7 @@ def parse_pdf(data: bytes, uri: str) -> Document:
     meta = {"page_starts": starts, "pages": len(pages), "source": uri}
     if info.get("/Author"):
         meta["author"] = str(info["/Author"])
-    return Document.make(uri, title, text, None, meta)
+    return Document.make(uri, title, text, meta=meta)
 
 
 def jsonl_rows(data: bytes, path: str) -> Iterator[Loaded]:
@@ -249,7 +249,8 @@ def _row_parser(row: dict, uri: str, where: str, path: str) -> Callable[[], Docu
             meta["author"] = ", ".join(map(str, row["authors"]))
         title = _title(str(row.get("title") or "")) or _title(guess_title(text, uri))
         published = _iso_date(str(row.get("published") or row.get("publish_date") or ""))
-        return Document.make(uri, title, text, published, {**meta, "source": path})
+        return Document.make(uri, title, text, published=published,
+                             meta={**meta, "source": path})
     return parse
 
 

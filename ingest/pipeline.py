@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from assistant.embedder import Embedder
 from assistant.errors import SourceError
 from assistant.settings import Settings
 from assistant.store import Store
@@ -64,12 +65,14 @@ class _Pending:
 
 
 class Ingestor:
-    """Runs one ingest: ``Ingestor(store, settings).run(["articles/"], sync=True)``."""
+    """Runs one ingest: ``Ingestor(store, embedder, settings).run(["articles/"])``."""
 
-    def __init__(self, store: Store, settings: Settings, progress: bool | None = None,
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings, *,
+                 progress: bool | None = None,
                  on_event: Callable[[str], None] | None = None,
                  on_progress: Callable[[int, int], None] | None = None) -> None:
         self.store = store
+        self.embedder = embedder
         self.settings = settings
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.on_event = on_event or (lambda _msg: None)
@@ -148,8 +151,11 @@ class Ingestor:
         if not batch:
             return
         texts = [embedding_text(p.doc, c) for p in batch for c in p.chunks]
+        if len(batch) == 1 and len(texts) > EMBED_BATCH_CHUNKS:
+            self.on_event(f"embedding {len(texts)} chunks of {batch[0].doc.uri} (a large "
+                          "document, committed on its own)")
         t = time.perf_counter()
-        vectors = self.store.embedder.embed(texts)
+        vectors = self.embedder.embed(texts)
         report.embed_seconds += time.perf_counter() - t
         at = 0
         for p in batch:

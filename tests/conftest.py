@@ -76,6 +76,17 @@ class FakeEmbedder:
         return out
 
 
+CANONICAL = "How much has Alibaba committed to AI?"
+
+
+def check_citations(a, answer) -> None:
+    """Every citation of ``answer`` quotes its document exactly."""
+    for c in answer.citations:
+        doc = a.document(c.doc_id)
+        assert doc.text[c.start:c.end] == c.quote and c.quote
+        assert c.uri == doc.uri and c.title == doc.title
+
+
 def consistent(a) -> None:
     """Every stored document has its chunks (exact spans), every chunk row its vector,
     every vector its row, and no write is pending: through the store's own check."""

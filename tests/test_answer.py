@@ -11,17 +11,7 @@ import pytest
 from assistant import Assistant, Answer
 from assistant.answering import REFUSAL, format_sources
 from assistant.errors import ConfigError
-from tests.conftest import ScriptedLLM
-
-CANONICAL = "How much has Alibaba committed to AI?"
-
-
-def check_citations(a: Assistant, answer: Answer) -> None:
-    for c in answer.citations:
-        doc = a.document(c.doc_id)
-        assert doc.text[c.start:c.end] == c.quote and c.quote
-        assert c.uri == doc.uri and c.title == doc.title
-
+from tests.conftest import CANONICAL, ScriptedLLM, check_citations
 
 @pytest.fixture
 def samples(samples_home: Path, real_embedder) -> Assistant:

@@ -4,7 +4,6 @@ ARCHITECTURE.md). Imports inside functions count too."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from tests.conftest import ROOT
 

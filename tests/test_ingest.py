@@ -161,3 +161,31 @@ def test_cli_ingest_sources_remove(home: Path, samples_copy: Path, tmp_path: Pat
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: no document with id or uri 'no-such-doc'; "
                    "`assistant sources` lists what is stored"]
+
+
+class _KilledOnBigBatch(FakeEmbedder):
+    """Dies (as a SIGINT would) when asked to embed a large document's chunks."""
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        if len(texts) > 256:
+            raise KeyboardInterrupt
+        return super().embed(texts)
+
+
+def test_a_huge_file_holds_no_other_document_hostage(tmp_path: Path) -> None:
+    folder = tmp_path / "a"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"a{i}.txt").write_text(f"Small note {i}. The count was {i * 3} boxes.")
+    (folder / "b-huge.txt").write_text(" ".join(f"word{j}" for j in range(120_000)))
+    (folder / "c-after.txt").write_text("After the huge one. It had 7 boxes.")
+    events: list[str] = []
+    with Assistant(home=tmp_path / "home", embedder=_KilledOnBigBatch()) as a:
+        with pytest.raises(KeyboardInterrupt):
+            a.ingest([folder], progress=False, on_event=events.append)
+        assert sorted(Path(r.uri).name for r in a.sources()) == [f"a{i}.txt" for i in range(5)]
+        assert any("b-huge.txt (a large document, committed on its own)" in e for e in events)
+    with Assistant(home=tmp_path / "home", embedder=FakeEmbedder()) as a:
+        r = a.ingest([folder], progress=False)
+        assert len(r.unchanged) == 5 and len(r.added) == 2
+        consistent(a)

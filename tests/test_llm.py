@@ -12,8 +12,8 @@ from assistant import Assistant, Answer
 from assistant.errors import ConfigError, LLMError
 from assistant.llm import LlamaCppLLM, OpenAILLM
 from assistant.settings import load_settings
-from tests.conftest import ScriptedLLM, ScriptedOpenAIServer, free_port, smollm2_gguf
-from tests.test_answer import CANONICAL, check_citations
+from tests.conftest import (CANONICAL, ScriptedLLM, ScriptedOpenAIServer, check_citations,
+                            free_port, smollm2_gguf)
 
 GOOD = ("Alibaba plans to spend 380 billion yuan on AI and cloud infrastructure over the "
         "next three years [1].")

@@ -60,3 +60,25 @@ def test_every_cli_command_has_help() -> None:
                 flag = action.option_strings[0] if action.option_strings else (
                     action.metavar or action.dest)
                 assert flag and str(flag) in text, f"`assistant {name} --help` omits {flag}"
+
+
+def test_cli_rough_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    """--version; remove by the relative path that ingest accepted; an empty index says
+    nothing is ingested yet."""
+    import shutil
+
+    from assistant.cli import main
+
+    with pytest.raises(SystemExit) as ei:
+        main(["--version"])
+    assert ei.value.code == 0 and capsys.readouterr().out.startswith("assistant 0.")
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "home"))
+    assert main(["ask", "What happened?"]) == 0
+    assert capsys.readouterr().out.startswith("Nothing is ingested yet")
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    monkeypatch.chdir(tmp_path)
+    assert main(["ingest", "--quiet", "samples/"]) == 0
+    capsys.readouterr()
+    assert main(["remove", "samples/eu-ai-act.md"]) == 0
+    assert "removed" in capsys.readouterr().out

@@ -16,9 +16,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, free_port, serve
-
-CANONICAL = "How much has Alibaba committed to AI?"
+from tests.conftest import CANONICAL, SAMPLES, free_port, serve
 
 
 def start(tmp: Path, home: Path, **env: str) -> Iterator[str]:
