@@ -217,7 +217,15 @@ def export_int8(path: Path, target: Path) -> None:
 
 
 def make_embedder(settings: Any) -> Embedder:
-    """The embedder that ``settings.embed_backend`` names."""
+    """An embeddings server when ``settings.embed_base_url`` is set, else the in-process
+    model in the form ``settings.embed_backend`` names."""
+    if settings.embed_base_url:
+        from assistant.embed_server import OpenAIEmbedder
+
+        return OpenAIEmbedder(settings.embed_base_url, settings.embed_model,
+                              settings.embed_api_key, batch_size=settings.embed_batch_size,
+                              concurrency=settings.embed_concurrency,
+                              timeout=settings.llm_timeout, retries=settings.llm_retries)
     if settings.embed_backend == "torch":
         return SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch_size)
     return OnnxEmbedder(settings.embed_model, settings.cache_dir, settings.embed_batch_size)

@@ -45,3 +45,7 @@ class InvalidQuestion(ConfigError):
 
 class TooLarge(AssistantError):
     """An input (upload, request body) is over its size limit."""
+
+
+class EmbedderError(AssistantError):
+    """The embedding backend failed (an embeddings server unreachable or answering badly)."""

@@ -49,7 +49,15 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path("~/.cache/assistant"), description="Where derived model "
                             "files (the ONNX export) are cached; shared by all homes.")
     embed_batch_size: int = Field(16, ge=1, le=4096, description="Chunks per encode call "
-                                  "(texts are length-sorted first).")
+                                  "(texts are length-sorted first), or per request to an "
+                                  "embeddings server.")
+    embed_base_url: str | None = Field(None, description="An OpenAI-compatible embeddings "
+                                       "endpoint (e.g. http://gpu-box:8080/v1) to compute "
+                                       "embeddings instead of the in-process model; "
+                                       "embed_model names the model it serves.")
+    embed_api_key: str | None = Field(None, description="API key of the embeddings server.")
+    embed_concurrency: int = Field(4, ge=1, le=64, description="Requests in flight to the "
+                                   "embeddings server.")
 
     # --- ingestion ----------------------------------------------------------------------
     chunk_tokens: int = Field(160, ge=16, le=2048, description="Token budget of a chunk.")
@@ -117,7 +125,7 @@ class Settings(BaseSettings):
     def _expand(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None
 
-    @field_validator("chroma_url", "llm_base_url", mode="before")
+    @field_validator("chroma_url", "llm_base_url", "embed_base_url", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v

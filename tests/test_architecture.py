@@ -8,7 +8,8 @@ import ast
 from tests.conftest import ROOT
 
 DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistant.text"}
-STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.embedder"}
+STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.embedder",
+           "assistant.embed_server"}
 READ = {"assistant.retrieval", "assistant.extractive", "assistant.citations", "assistant.llm",
         "assistant.answering", "assistant.chat", "assistant.prompts"}
 FACADE = {"assistant.api"}

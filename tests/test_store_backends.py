@@ -44,10 +44,18 @@ def test_ingest_and_search_contract(backend: dict[str, str], home: Path,
         assert a.store.vector_count() == sum(s.chunks for s in a.sources())
 
 
-@pytest.mark.parametrize("make", [FakeEmbedder, SentenceTransformerEmbedder, OnnxEmbedder],
-                         ids=["fake", "minilm-torch", "minilm-onnx-int8"])
-def test_embedder_contract(make: type) -> None:
-    e = make()
+@pytest.mark.parametrize("make", [FakeEmbedder, SentenceTransformerEmbedder, OnnxEmbedder,
+                                  "server"],
+                         ids=["fake", "minilm-torch", "minilm-onnx-int8", "embeddings-server"])
+def test_embedder_contract(make: object, request: pytest.FixtureRequest) -> None:
+    if make == "server":
+        from assistant.embed_server import OpenAIEmbedder
+
+        url = request.getfixturevalue("embeddings_server")
+        e = OpenAIEmbedder(url, "multilingual-e5-small", batch_size=2, concurrency=2)
+        assert e.name == "server:multilingual-e5-small" and e.dim == 384
+    else:
+        e = make()  # type: ignore[operator]
     vecs = e.embed(["Alibaba invests in cloud computing.", "Alibaba spends on cloud.",
                     "The telescope orbits the sun."])
     assert len(vecs) == 3 and all(len(v) == e.dim for v in vecs)
@@ -77,3 +85,40 @@ def test_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="no model files"):
         SentenceTransformerEmbedder(str(tmp_path / "nope"))
+
+
+def test_ingest_through_an_embeddings_server(tmp_path: Path, samples_copy: Path,
+                                             embeddings_server: str) -> None:
+    """The whole path with a real embeddings server; the index records the model, so the
+    in-process model cannot be used on it by mistake."""
+    from assistant.errors import EmbedderMismatch
+
+    settings = {"embed_base_url": embeddings_server, "embed_model": "multilingual-e5-small"}
+    with Assistant(home=tmp_path / "h", **settings) as a:
+        assert a.ingest([samples_copy], progress=False).ok
+        hits = a.search("How much has Alibaba committed to AI?", k=2)
+        assert "Alibaba" in hits[0].title
+        consistent(a)
+    with pytest.raises(EmbedderMismatch, match="server:multilingual-e5-small"):
+        Assistant(home=tmp_path / "h")
+
+
+def test_embeddings_server_faults(openai_fake) -> None:
+    from assistant.embed_server import OpenAIEmbedder
+    from assistant.errors import EmbedderError
+
+    openai_fake.script({"embeddings": True})
+    e = OpenAIEmbedder(openai_fake.url, "m", batch_size=3, concurrency=3, retries=2)
+    texts = [f"text number {i}" for i in range(10)]
+    assert e.embed(texts) == FakeEmbedder().embed(texts), "batches come back in order"
+    assert len(openai_fake.requests) == 1 + 4  # the dimension probe, then 4 batches
+    openai_fake.script({"status": 429, "body": b'{"error": {"message": "slow"}}'},
+                       {"embeddings": True})
+    assert len(e.embed(["a"])) == 1 and len(openai_fake.requests) == 2, "429, retried"
+    openai_fake.script({"status": 200, "body": b'{"data": "nonsense"}'})
+    with pytest.raises(EmbedderError, match="malformed"):
+        e.embed(["a"])
+    openai_fake.script({"status": 500, "body": b'{"error": {"message": "boom"}}'})
+    with pytest.raises(EmbedderError, match="HTTP 500") as ei:
+        OpenAIEmbedder(openai_fake.url, "m", retries=0)
+    assert "\n" not in str(ei.value)
