@@ -53,9 +53,11 @@ class Assistant:
     def ingest(self, sources: list[str | Path] | str | Path, *, sync: bool = False,
                progress: bool | None = None,
                on_event: Callable[[str], None] | None = None,
-               on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
+               on_progress: Callable[[int, int, int], None] | None = None) -> IngestReport:
         """Add or update articles from files, directories or URLs. With ``sync=True``
-        documents whose files have disappeared from the given paths are removed."""
+        documents whose files have disappeared from the given paths are removed.
+        ``on_event`` gets one line per failure, warning or duplicate; ``on_progress`` gets
+        (items done, items in all, chunks stored) as the run goes."""
         if isinstance(sources, (str, Path)):
             sources = [sources]
         if not sources:

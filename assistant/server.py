@@ -195,8 +195,8 @@ def ingest_events(assistant: Assistant, sources: list[str]) -> Iterator[bytes]:
         try:
             report = assistant.ingest(
                 sources, progress=False, on_event=lambda m: events.put({"event": m}),
-                on_progress=lambda d, c: events.put({"progress": {"documents": d,
-                                                                  "chunks": c}}))
+                on_progress=lambda d, t, c: events.put({"progress": {
+                    "done": d, "total": t, "chunks": c}}))
             events.put({"report": report.to_dict(), "summary": report.summary()})
         except AssistantError as e:
             events.put({"error": {"message": str(e), "code": status_of(e)}})

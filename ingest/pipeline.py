@@ -19,7 +19,7 @@ from assistant.settings import Settings
 from assistant.store import Store
 from assistant.types import Chunk, Document, embedding_text
 from assistant.ingest.chunking import chunk_document
-from assistant.ingest.loaders import Loaded, iter_sources
+from assistant.ingest.loaders import Loaded, count_items, iter_sources
 
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one encode call
 
@@ -70,13 +70,14 @@ class Ingestor:
     def __init__(self, store: Store, embedder: Embedder, settings: Settings, *,
                  progress: bool | None = None,
                  on_event: Callable[[str], None] | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> None:
+                 on_progress: Callable[[int, int, int], None] | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.on_event = on_event or (lambda _msg: None)
-        self.on_progress = on_progress or (lambda _docs, _chunks: None)
+        # (items done, items in all, chunks stored so far)
+        self.on_progress = on_progress or (lambda _done, _total, _chunks: None)
 
     def run(self, sources: list[str], sync: bool = False) -> IngestReport:
         """Ingest ``sources`` under the store's write lock (a second writer waits), so
@@ -90,7 +91,8 @@ class Ingestor:
         seen: set[str] = set()
         claimed: dict[str, str] = {}  # doc id -> uri that stores it (this run)
         batch: list[_Pending] = []
-        bar = self._bar()
+        total, done = count_items(sources, self.settings), 0
+        bar = self._bar(total)
 
         def failed(e: SourceError) -> None:
             report.failed.append((e.source, e.reason))
@@ -108,9 +110,12 @@ class Ingestor:
                 batch.append(pending)
                 if sum(len(p.chunks) for p in batch) >= EMBED_BATCH_CHUNKS:
                     self._flush(batch, report, bar)
+            done += 1
             if bar is not None:
                 bar.update(1)
+            self.on_progress(done, total, report.chunks)
         self._flush(batch, report, bar)
+        self.on_progress(done, total, report.chunks)
         if sync:
             self._sync(sources, seen, report)
         if bar is not None:
@@ -165,7 +170,6 @@ class Ingestor:
             (report.updated if p.is_update else report.added).append(p.doc.uri)
             report.chunks += n
             report.chars += len(p.doc.text)
-            self.on_progress(len(report.added) + len(report.updated), report.chunks)
         if bar is not None:
             elapsed = max(time.perf_counter() - self._t0, 1e-9)
             bar.set_postfix(chunks=report.chunks, chunks_s=f"{report.chunks / elapsed:.1f}")
@@ -184,9 +188,10 @@ class Ingestor:
                 self.store.remove(doc_id)
                 report.removed.append(uri)
 
-    def _bar(self) -> Any:
+    def _bar(self, total: int) -> Any:
         if not self.progress:
             return None
         from tqdm import tqdm
 
-        return tqdm(desc="ingest", unit="doc", file=sys.stderr, dynamic_ncols=True)
+        return tqdm(desc="ingest", unit="doc", total=total, file=sys.stderr,
+                    dynamic_ncols=True)

@@ -19,6 +19,9 @@ def test_progress_bar_on_a_terminal_only(samples_copy: Path, tmp_path: Path) -> 
     out = child.before
     assert child.exitstatus == 0, out
     assert "ingest:" in out and "doc" in out and "chunks_s=" in out, out
+    assert "4/4" in out, "the bar has a total"
+    rate = float(out.rsplit("chunks_s=", 1)[1].split("]")[0].split(",")[0])
+    assert 0 < rate < 10_000, f"a real rate, not a clock mix-up: {rate}"
     assert "added 4, updated 0" in out
 
     env["ASSISTANT_HOME"] = str(tmp_path / "h2")

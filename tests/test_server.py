@@ -109,7 +109,7 @@ def test_json_api(server: str, tmp_path: Path) -> None:
                    timeout=120)
     lines = [json.loads(ln) for ln in r.text.splitlines()]
     assert r.status_code == 200 and lines[-1]["report"]["added"]
-    assert any("progress" in ln for ln in lines)
+    assert any(ln.get("progress") == {"done": 1, "total": 1, "chunks": 1} for ln in lines)
     stored = lines[-1]["report"]["added"][0]
     assert "/uploads/" in stored and ".." not in Path(stored).name
     found = httpx.post(f"{server}/api/ask", json={"question": "How many cruise ships did "
