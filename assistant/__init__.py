@@ -1,5 +1,11 @@
 """assistant: answers questions about your articles, every claim cited to the exact words."""
 
+import os as _os
+
+# "Fully offline": onnxruntime (the embedder's runtime) otherwise looks up Microsoft's
+# telemetry host when it starts. Set before anything imports it.
+_os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 from assistant.errors import (AssistantError, ConfigError, EmbedderMismatch, LLMError,
                               NotFound, SourceError, StoreError)
 from assistant.settings import Settings

@@ -82,3 +82,24 @@ def test_cli_rough_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys.readouterr()
     assert main(["remove", "samples/eu-ai-act.md"]) == 0
     assert "removed" in capsys.readouterr().out
+
+
+def test_fully_offline_no_network_lookups(samples_home: Path, tmp_path: Path) -> None:
+    """`assistant ask` opens no connection but local ones (strace sees the C libraries'
+    lookups too, such as onnxruntime's telemetry, which a Python hook would not)."""
+    import os
+    import re
+    import shutil
+
+    strace = shutil.which("strace")
+    assert strace, "strace is missing: apt-get install strace (see the README test command)"
+    log = tmp_path / "strace.log"
+    r = subprocess.run([strace, "-f", "-e", "trace=connect", "-o", str(log), sys.executable,
+                        "-m", "assistant.cli", "ask", "How much has Alibaba committed to AI?"],
+                       env={**os.environ, "ASSISTANT_HOME": str(samples_home)},
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "380 billion yuan" in r.stdout, r.stderr[-2000:]
+    remote = [ln for ln in log.read_text(errors="replace").splitlines()
+              if re.search(r"sa_family=AF_INET6?", ln) and "127.0.0.1" not in ln
+              and "::1" not in ln]
+    assert not remote, remote[:5]
