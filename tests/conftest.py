@@ -161,18 +161,14 @@ def _exited(cmd: list[str], proc: subprocess.Popen, log_path: Path, when: str) -
             f"{when}; last lines of {log_path}:\n" + "\n".join(lines))
 
 
-def serve(cmd: list[str], url: str, probe: str, log_path: Path,
-          timeout: float, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start a server process, wait until ``url + probe`` answers, yield ``url``, stop it.
-    A server that exits (at start or while in use) fails the test with its exit code and
-    the last lines of its log."""
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+def wait_until_up(proc: subprocess.Popen, cmd: list[str], probe_url: str, log_path: Path,
+                  timeout: float) -> None:
+    """Wait until ``probe_url`` answers; fail the test if the process exits or is late."""
     deadline = time.time() + timeout
     while True:
         try:
-            urllib.request.urlopen(f"{url}{probe}", timeout=2).read()
-            break
+            urllib.request.urlopen(probe_url, timeout=2).read()
+            return
         except OSError:
             if proc.poll() is not None:
                 pytest.fail(_exited(cmd, proc, log_path, "while starting"))
@@ -181,6 +177,16 @@ def serve(cmd: list[str], url: str, probe: str, log_path: Path,
                 pytest.fail(f"{cmd[0]} did not answer within {timeout:g}s: "
                             f"{log_path.read_text()[-2000:]}")
             time.sleep(0.3)
+
+
+def serve(cmd: list[str], url: str, probe: str, log_path: Path,
+          timeout: float, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a server process, wait until ``url + probe`` answers, yield ``url``, stop it.
+    A server that exits (at start or while in use) fails the test with its exit code and
+    the last lines of its log."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    wait_until_up(proc, cmd, f"{url}{probe}", log_path, timeout)
     yield url
     if proc.poll() is not None:
         log.close()
@@ -204,21 +210,12 @@ class ChromaProcess:
 
     def start(self, timeout: float = 60) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        log = open(self.path / "server.log", "a")
-        self.proc = subprocess.Popen([shutil.which("chroma") or "chroma", "run", "--path",
-                                      str(self.path / "data"), "--host", "127.0.0.1",
-                                      "--port", str(self.port)], stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"chroma did not start (exit {self.proc.poll()}): "
-                                f"{(self.path / 'server.log').read_text()[-1500:]}")
-                time.sleep(0.3)
+        log_path = self.path / "server.log"
+        cmd = [shutil.which("chroma") or "chroma", "run", "--path", str(self.path / "data"),
+               "--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, stdout=open(log_path, "a"), stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_until_up(self.proc, cmd, f"{self.url}/api/v2/heartbeat", log_path, timeout)
 
     def kill(self) -> None:
         """SIGKILL the server and everything it started, as a crash does."""
@@ -253,6 +250,19 @@ def http_dir(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     srv.server_close()
 
 
+def send_body(handler: http.server.BaseHTTPRequestHandler, status: int, body: bytes,
+              ctype: str) -> None:
+    """A whole response; a client that hung up is not an error."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", ctype)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    try:
+        handler.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 class _ScriptedWeb(http.server.BaseHTTPRequestHandler):
     """/redirect?to=URL (302), /secret, /slow (sleeps 5 s), /big (3 MB), /empty, other: 404."""
 
@@ -280,14 +290,7 @@ class _ScriptedWeb(http.server.BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_body(self, 200, body, "text/plain")
 
 
 @pytest.fixture
@@ -414,14 +417,7 @@ class ScriptedOpenAIServer:
                     pass
 
             def _send(self, status: int, body: bytes, ctype: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                send_body(self, status, body, ctype)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
