@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -92,9 +94,30 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 3) -> None:
+    def __init__(self, embedder: Embedder, max_sentences: int = 3,
+                 cache_size: int = 20_000) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
+        # Stored sentences recur across questions (a warm server, a chat): their vectors
+        # are kept, most recently used last, so each is embedded once.
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of sentences, from the cache where it has them."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, self.embedder.embed(missing))) if missing else {}
+        with self._lock:
+            self._cache.update(fresh)
+            out = [fresh.get(t) or self._cache[t] for t in texts]
+            for t in texts:
+                if t in self._cache:
+                    self._cache.move_to_end(t)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
 
     def candidates(self, question: str, sources: list[Hit],
                    doc_texts: dict[str, str]) -> list[Candidate]:
@@ -114,9 +137,8 @@ class ExtractiveAnswerer:
                     spans.append((n, s, e, text[s:e]))
         if not spans:
             return []
-        vecs = self.embedder.embed([question] + [f"{sources[n - 1].title}: {t}"
-                                                 for n, _, _, t in spans])
-        q = vecs[0]
+        q = self.embedder.embed([question])[0]
+        vecs = [q] + self._vectors([f"{sources[n - 1].title}: {t}" for n, _, _, t in spans])
         q_stems = stems(question)
         kind = question_type(question)
         out = []
