@@ -31,7 +31,8 @@ def safe(text: str, lines: bool = False) -> str:
 
 
 def source_line(r: DocRecord) -> str:
-    return f"{r.id}  {r.chunks:4d} chunks  {safe(r.title[:60])}  ({safe(r.uri)})"
+    return (f"{r.id}  {r.chunks:4d} chunks  {r.published or 'undated':10s}  "
+            f"{safe(r.title[:60])}  ({safe(r.uri)})")
 
 
 def by_source(answer: Answer) -> list[tuple[int | None, list[Citation]]]:

@@ -53,3 +53,41 @@ def add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+# --- dates ---------------------------------------------------------------------------
+_MONTH = {m[:3]: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"], start=1)}
+_MONTH_NAME = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
+               r"Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_DATES = [  # (pattern, order of (year, month, day) groups)
+    (re.compile(rf"\b{_MONTH_NAME}\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b"), (3, 1, 2)),
+    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH_NAME}\.?,?\s+(\d{{4}})\b"), (3, 2, 1)),
+    (re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"), (1, 2, 3)),
+]
+
+
+def iso_date(value: str) -> str | None:
+    """The first date in ``value`` as YYYY-MM-DD ("Sept. 20, 2025", "20 September 2025",
+    "2025-09-20", "2025/09/20"), or None."""
+    found = []
+    for pattern, (y, m, d) in _DATES:
+        match = pattern.search(value or "")
+        if match:
+            month = match.group(m)
+            mo = int(month) if month.isdigit() else _MONTH[month[:3].lower()]
+            year, day = int(match.group(y)), int(match.group(d))
+            if 1 <= mo <= 12 and 1 <= day <= 31 and 1900 <= year <= 2100:
+                found.append((match.start(), f"{year:04d}-{mo:02d}-{day:02d}"))
+    return min(found)[1] if found else None
+
+
+def dateline_date(text: str, lines: int = 8, width: int = 80) -> str | None:
+    """A publication date on a short line of its own at the top of an article ("Sep 20,
+    2025", "Updated June 9, 2025, 12:30 p.m. ET"), or None. A date inside the prose ("On
+    March 3, 2020, the ...") is not a dateline."""
+    for line in text.split("\n")[:lines]:
+        if len(line) <= width and (found := iso_date(line)):
+            return found
+    return None

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from assistant.errors import SourceError
 from assistant.settings import Settings
+from assistant.text import dateline_date, iso_date
 from assistant.types import Document
 from assistant.ingest.clean import clean_text, decode
 from assistant.ingest.fetch import fetch
@@ -175,8 +176,10 @@ def parse_text(raw: str, uri: str) -> Document:
         raw = raw[m.end():]
     text = clean_text(raw)
     title = _title(meta.pop("title", "")) or _title(guess_title(text, uri))
-    published = _iso_date(meta.pop("published", "") or meta.pop("date", ""))
-    return Document.make(uri, title, text, published=published, meta={**meta, "source": uri})
+    published, where = dated(iso_date(meta.pop("published", "") or meta.pop("date", "")),
+                             "front matter", text)
+    return Document.make(uri, title, text, published=published,
+                         meta={**meta, "source": uri, **where})
 
 
 def parse_html(html: str, uri: str, url: str | None = None) -> Document:
@@ -197,8 +200,9 @@ def parse_html(html: str, uri: str, url: str | None = None) -> Document:
     if url:
         meta["url"] = url
     title = _title(info.get("title") or "") or (text.split("\n", 1)[0][:200])
-    return Document.make(uri, title, text, published=_iso_date(info.get("date") or ""),
-                         meta={**meta, "source": uri})
+    published, where = dated(iso_date(info.get("date") or ""), "HTML metadata", text)
+    return Document.make(uri, title, text, published=published,
+                         meta={**meta, "source": uri, **where})
 
 
 def parse_pdf(data: bytes, uri: str) -> Document:
@@ -229,7 +233,11 @@ def parse_pdf(data: bytes, uri: str) -> Document:
     meta = {"page_starts": starts, "pages": len(pages), "source": uri}
     if info.get("/Author"):
         meta["author"] = str(info["/Author"])
-    return Document.make(uri, title, text, meta=meta)
+    created = str(info.get("/CreationDate") or "")  # "D:20240305120000+01'00'"
+    pdf_date = (iso_date(f"{created[2:6]}-{created[6:8]}-{created[8:10]}")
+                if created.startswith("D:") else None)
+    published, where = dated(pdf_date, "PDF metadata", text)
+    return Document.make(uri, title, text, published=published, meta={**meta, **where})
 
 
 def jsonl_rows(data: bytes, path: str) -> Iterator[Loaded]:
@@ -266,9 +274,10 @@ def _row_parser(row: dict, uri: str, where: str, path: str) -> Callable[[], Docu
         if isinstance(row.get("authors"), list) and row["authors"]:
             meta["author"] = ", ".join(map(str, row["authors"]))
         title = _title(str(row.get("title") or "")) or _title(guess_title(text, uri))
-        published = _iso_date(str(row.get("published") or row.get("publish_date") or ""))
+        published, source = dated(iso_date(str(row.get("published") or
+                                               row.get("publish_date") or "")), "JSONL", text)
         return Document.make(uri, title, text, published=published,
-                             meta={**meta, "source": path})
+                             meta={**meta, "source": path, **source})
     return parse
 
 
@@ -304,6 +313,15 @@ def fetch_url(url: str, settings: Settings) -> Loaded:
 
 
 # --- helpers ------------------------------------------------------------------------------
+def dated(given: str | None, source: str, text: str) -> tuple[str | None, dict[str, str]]:
+    """The publication date and where it came from: the format's own field, else a
+    dateline at the top of the text; recorded as ``meta["published_from"]``."""
+    if given:
+        return given, {"published_from": source}
+    found = dateline_date(text)
+    return found, ({"published_from": "dateline"} if found else {})
+
+
 def _title(raw: str) -> str:
     """A title as stored: cleaned like text (no control characters), on one line."""
     return " ".join(clean_text(raw).split())[:300]
@@ -317,14 +335,3 @@ def _os_reason(e: BaseException) -> str:
 
 def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
-
-
-_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-
-
-def _iso_date(value: str) -> str | None:
-    m = _DATE.search(value or "")
-    if not m:
-        return None
-    y, mo, d = (int(g) for g in m.groups())
-    return f"{y:04d}-{mo:02d}-{d:02d}" if 1 <= mo <= 12 and 1 <= d <= 31 else None

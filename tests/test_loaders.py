@@ -199,3 +199,43 @@ def test_canonical_url() -> None:
     assert canonical_url("HTTP://Example.COM:80/a/b?utm_medium=x&id=3#s") == \
         "http://example.com/a/b?id=3"
     assert canonical_url("https://example.com") == "https://example.com/"
+
+
+def test_publication_dates_and_where_they_came_from(tmp_path: Path) -> None:
+    """Each kind of source gives its date from its own field, else from a dateline at the
+    top of the text; a date inside the prose is not a publication date."""
+    from datetime import datetime
+
+    from fpdf import FPDF
+
+    (tmp_path / "front.md").write_text("---\ntitle: T\npublished: 2025-09-22\n---\nBody text.")
+    (tmp_path / "dateline.txt").write_text(
+        "Alibaba's AI pivot\n\n6 min read\nSep 20, 2025\n\nAlibaba is betting on AI.")
+    (tmp_path / "prose.txt").write_text(
+        "A note\nOn March 3, 2020, the harbour handled a record number of ships, the "
+        "authority said in a statement that was long.")
+    (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
+    (tmp_path / "rows.jsonl").write_text(
+        json.dumps({"text": "Row with a date field.", "publish_date": "2025/08/28"}) + "\n" +
+        json.dumps({"text": "Updated Oct. 8, 2025, 4:51 p.m. ET\n\nThe match was moved."}) +
+        "\n")
+    pdf = FPDF()
+    pdf.set_creation_date(datetime(2024, 3, 5, 12, 0))
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(0, 10, "A page of a report.")
+    (tmp_path / "report.pdf").write_bytes(bytes(pdf.output()))
+    items, errors = load([str(tmp_path)])
+    assert not errors
+    docs = {Path(i.uri.split("#")[0]).name + (i.uri.split("#")[1] if "#" in i.uri else ""):
+            i.parse() for i in items}
+    got = {k: (d.published, d.meta.get("published_from")) for k, d in docs.items()}
+    assert got == {
+        "front.md": ("2025-09-22", "front matter"),
+        "dateline.txt": ("2025-09-20", "dateline"),
+        "prose.txt": (None, None),
+        "page.html": ("2024-03-05", "HTML metadata"),
+        "rows.jsonlL1": ("2025-08-28", "JSONL"),
+        "rows.jsonlL2": ("2025-10-08", "dateline"),
+        "report.pdf": ("2024-03-05", "PDF metadata"),
+    }
