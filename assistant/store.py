@@ -260,14 +260,11 @@ class Store:
         a vector, delete orphan vectors. Documents without chunks need a re-ingest."""
         with self.writing(on_wait):
             found = self.check()
-            by_doc: dict[str, list[str]] = {}
             wanted = set(found.rows_without_vectors)
-            for cid, d, _, _ in self._docs.iter_chunks():
-                if cid in wanted:
-                    by_doc.setdefault(d, []).append(cid)
-            for doc_id, cids in by_doc.items():
+            docs = {d for cid, d, _, _ in self._docs.iter_chunks() if cid in wanted}
+            for doc_id in docs:
                 doc = self.get(doc_id)
-                chunks = [c for c in self._docs.chunks_of(doc) if c.id in set(cids)]
+                chunks = [c for c in self._docs.chunks_of(doc) if c.id in wanted]
                 vectors = self._embedder.embed([embedding_text(doc, c) for c in chunks])
                 self._vectors.upsert([c.id for c in chunks], vectors,
                                      [_meta(doc, c, doc.page_at(c.start)) for c in chunks])

@@ -189,3 +189,24 @@ def test_a_huge_file_holds_no_other_document_hostage(tmp_path: Path) -> None:
         r = a.ingest([folder], progress=False)
         assert len(r.unchanged) == 5 and len(r.added) == 2
         consistent(a)
+
+
+def test_check_finds_and_repair_fixes_lost_vectors(fake_assistant: Assistant,
+                                                   samples_copy: Path) -> None:
+    """The damage the 0.1.0 reader defect left (chunk rows whose vectors were deleted) and
+    stray vectors are reported by `check` and fixed by `check --repair`."""
+    a = fake_assistant
+    a.ingest([samples_copy], progress=False)
+    doc = next(r for r in a.sources() if "Webb" in r.title)
+    lost = [c.id for c in a.store.chunks_of(doc.id)]
+    a.store._vectors.delete(lost)  # the damage, made directly
+    a.store._vectors.upsert(["stray"], [[1.0] + [0.0] * 63], [{"doc_id": "x"}])
+    found = a.check()
+    assert not found.ok and sorted(found.rows_without_vectors) == sorted(lost)
+    assert found.orphan_vectors == ["stray"]
+    assert not any(h.chunk_id in lost for h in a.store.vector_search(doc.title, 10))
+    fixed = a.check(repair=True)
+    assert fixed.ok and fixed.repaired == {"re-embedded": len(lost), "orphans deleted": 1}
+    hits = a.store.vector_search(doc.title, 3)
+    assert any(h.chunk_id in lost for h in hits)
+    consistent(a)
