@@ -13,13 +13,8 @@ from dataclasses import replace
 from typing import Any, Generator, Iterator
 
 from assistant import prompts
-from assistant.citations import (
-    Claim,
-    check_claims,
-    missing_entities,
-    quotes_for,
-    split_claims,
-)
+from assistant.citations import (Claim, check_claims, missing_entities, quotes_for,
+                                 split_claims)
 from assistant.embedder import Embedder
 from assistant.errors import InvalidQuestion
 from assistant.extractive import ExtractiveAnswerer

@@ -84,6 +84,10 @@ class Assistant:
         """What is indexed: id, uri, title, published, chunks, ingested_at."""
         return self.store.records()
 
+    def document_count(self) -> int:
+        """How many documents are stored (without listing them)."""
+        return self.store.document_count()
+
     def document(self, doc_id: str) -> Document:
         """The stored document, whole (``.text`` is what citations' offsets point into)."""
         return self.store.get(doc_id)

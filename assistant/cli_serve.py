@@ -45,8 +45,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                               "bind to 127.0.0.1")
         app = create_app(a, api_key=s.api_key, cors_origins=s.cors_origins,
                          max_request_mb=s.max_request_mb)
-        a.answerer.retriever.search("warm up", 1)  # load the model and the index now
-        print(f"assistant serving {len(a.sources())} documents on http://{args.host}:"
+        a.search("warm up", k=1)  # load the model and the lexical index now
+        print(f"assistant serving {a.document_count()} documents on http://{args.host}:"
               f"{args.port} (answers by {a.answerer.backend}; Ctrl-C stops)",
               file=sys.stderr, flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

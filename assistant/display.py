@@ -14,10 +14,10 @@ import html
 import re
 import sys
 
+from assistant.text import ANSI_ESCAPE
 from assistant.types import Answer, Citation, DocRecord
 
-# C0 and C1 controls and DEL; ESC sequences are removed whole.
-_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+# C0 and C1 controls and DEL; ESC sequences are removed whole (ANSI_ESCAPE).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -25,7 +25,7 @@ def safe(text: str, lines: bool = False) -> str:
     """``text`` with ANSI escape sequences removed and every other control character
     shown as an escape (``\\n``, ``\\x07``): on one line, or keeping its line breaks when
     ``lines`` is true."""
-    text = _ESCAPE.sub("", text)
+    text = ANSI_ESCAPE.sub("", text)
     return _CONTROL.sub(lambda m: m.group() if lines and m.group() == "\n" else
                         repr(m.group())[1:-1], text)
 

@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.api import Assistant
 from assistant.errors import (AssistantError, ConfigError, LLMError, NotFound, StoreBusy,
                               StoreError, TooLarge)
-from assistant.server_openai import add_openai_routes
+from assistant.server_openai import add_openai_routes, cited
 
 DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 OPEN_PATHS = {"/", "/healthz", "/favicon.ico"}
@@ -96,7 +96,7 @@ def create_app(assistant: Assistant, api_key: str | None = None,
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, e: RequestValidationError) -> JSONResponse:
-        first = e.errors()[0] if hasattr(e, "errors") and e.errors() else {}
+        first = e.errors()[0] if e.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         return error(400, f"bad request: {where}: {first.get('msg', 'invalid')}")
 
@@ -106,7 +106,7 @@ def create_app(assistant: Assistant, api_key: str | None = None,
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "documents": len(assistant.sources()),
+        return {"status": "ok", "documents": assistant.document_count(),
                 "backend": assistant.answerer.backend}
 
     @app.post("/api/ask")
@@ -144,8 +144,7 @@ def create_app(assistant: Assistant, api_key: str | None = None,
         ``{"report": ...}``."""
         sources = [str(save_upload(f, uploads, limit)) for f in files] + list(url)
         if not sources:
-            raise ConfigError("send files (multipart field 'files') or URLs "
-                                       "(field 'url')")
+            raise ConfigError("send files (multipart field 'files') or URLs (field 'url')")
         return StreamingResponse(ingest_events(assistant, sources),
                                  media_type="application/x-ndjson")
 
@@ -162,9 +161,7 @@ def checked_id(doc_id: str) -> str:
 
 def answer_json(answer: Any) -> dict[str, Any]:
     """As ``assistant ask --json``; each citation also says which ``[n]`` it is."""
-    out = answer.to_dict()
-    out["citations"] = [{**c.to_dict(), "source": answer.source_number(c)}
-                        for c in answer.citations]
+    out = {**answer.to_dict(), "citations": cited(answer)}
     return {k: out[k] for k in ("answer", "refused", "refusal_reason", "backend", "citations",
                                 "timings")}
 

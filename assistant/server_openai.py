@@ -65,9 +65,13 @@ def session_for(assistant: Assistant, messages: list[Message]) -> tuple[ChatSess
     return chat, messages[last].text()
 
 
+def cited(answer: Answer) -> list[dict[str, Any]]:
+    """The answer's citations as JSON, each with the ``[n]`` it belongs to (``source``)."""
+    return [{**c.to_dict(), "source": answer.source_number(c)} for c in answer.citations]
+
+
 def extension(answer: Answer, asked: str, question: str) -> dict[str, Any]:
-    cites = [{**c.to_dict(), "source": answer.source_number(c)} for c in answer.citations]
-    return {"citations": cites, "refused": answer.refused,
+    return {"citations": cited(answer), "refused": answer.refused,
             "refusal_reason": answer.refusal_reason, "backend": answer.backend,
             **({"rewritten_question": asked} if asked != question else {})}
 

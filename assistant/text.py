@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+# ANSI escape sequences (CSI, OSC, two-byte): stripped whole from stored text and from
+# what the terminal is shown, so no "[2J" residue is left.
+ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by whitespace, or at a
 # line break. Common abbreviations and initials do not end sentences.
 _END = re.compile(r"([.!?][\"'\u201d\u2019)\]]*)\s+|\n+")

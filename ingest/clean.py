@@ -6,10 +6,10 @@ import re
 import unicodedata
 
 from assistant.errors import SourceError
+from assistant.text import ANSI_ESCAPE
 
-# ANSI escape sequences (CSI, OSC, two-byte) go whole, so no "[2J" residue is left; then
-# C0 and C1 controls other than tab and newline, zero-width space and BOM.
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+# ANSI escape sequences go whole (ANSI_ESCAPE); then C0 and C1 controls other than tab and
+# newline, zero-width space and BOM.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 _BLANKS = re.compile(r"\n{3,}")
@@ -82,6 +82,6 @@ def clean_text(text: str) -> str:
     """Normalise Unicode (NFC), line ends and runs of spaces; drop control characters and
     trailing spaces; at most one blank line in a row. Offsets refer to this result."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", _ESCAPES.sub("", text))
+    text = _CONTROL.sub("", ANSI_ESCAPE.sub("", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()

@@ -20,6 +20,8 @@ from assistant.types import Document
 from assistant.ingest.clean import clean_text, decode
 from assistant.ingest.fetch import fetch
 
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)  # a URL of any scheme, not a path
+
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html",
             ".htm": "html", ".pdf": "pdf", ".jsonl": "jsonl"}
 
@@ -42,7 +44,7 @@ def iter_sources(sources: list[str], settings: Settings,
             if re.match(r"https?://", src, re.I):
                 yield fetch_url(src, settings)
                 continue
-            if re.match(r"[a-z][a-z0-9+.-]*://", src, re.I):
+            if _SCHEME.match(src):
                 raise SourceError(src, "only http(s) URLs are fetched")
             path = Path(src).expanduser()
             if path.is_dir():
@@ -67,7 +69,7 @@ def count_items(sources: list[str], settings: Settings) -> int:
     total = 0
     for src in sources:
         path = Path(src).expanduser()
-        files = ([] if re.match(r"[a-z][a-z0-9+.-]*://", src, re.I) else
+        files = ([] if _SCHEME.match(src) else
                  walk(path, settings.include, settings.exclude) if path.is_dir() else [path])
         total += 0 if files or path.is_dir() else 1
         for f in files:
