@@ -1,9 +1,10 @@
 """Question -> Answer with checked citations.
 
-retrieve (hybrid) -> relevance gate (refuse without calling anything) -> backend
-(extractive, or an LLM given numbered sources as quoted data) -> citation check (drop
-markers of unknown sources; mark or drop claims whose key facts are not in the cited
-source) -> Answer. If no supported claim is left, the answer is a refusal.
+retrieve (hybrid) -> evidence decision (answer, or refuse with a reason without calling
+anything; see ``evidence``) -> backend (extractive, or an LLM given numbered sources as
+quoted data) -> citation check (drop markers of unknown sources; mark or drop claims whose
+key facts are not in the cited source) -> Answer. If no supported claim is left, the
+answer is a refusal.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from dataclasses import replace
 from typing import Any, Generator, Iterator
 
 from assistant import prompts
-from assistant.citations import (Claim, check_claims, missing_entities, quotes_for,
-                                 split_claims)
+from assistant.citations import Claim, check_claims, quotes_for, split_claims
 from assistant.embedder import Embedder
 from assistant.errors import InvalidQuestion
+from assistant.evidence import Decision, Evidence
 from assistant.extractive import ExtractiveAnswerer
 from assistant.llm import LLM, Messages, make_llm
 from assistant.retrieval import Filters, HybridRetriever, Retriever
@@ -99,7 +100,8 @@ class Answerer:
         self.settings = settings
         self.retriever = retriever or HybridRetriever(store)
         self.llm = llm if llm is not None else make_llm(settings)
-        self.extractive = ExtractiveAnswerer(embedder)
+        self.evidence = Evidence(embedder)
+        self.extractive = ExtractiveAnswerer(self.evidence.params.answer_at)
         self.backend = self.llm.name if self.llm else "extractive"
 
     # --- public -------------------------------------------------------------------------
@@ -114,31 +116,28 @@ class Answerer:
         hits = self.retriever.search(question, self.settings.top_k,
                                      Filters(**filters) if filters else None)
         timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
-        best = getattr(self.retriever, "last_dense_best", 1.0)
         if not hits and self.store.document_count() == 0:
             yield from self._refuse(hits, timings, "nothing ingested yet", EMPTY)
             return
-        if not hits or best < self.settings.min_relevance:
-            yield from self._refuse(hits, timings, "no relevant source")
-            return
-        docs = {h.chunk.doc_id: self.store.get(h.chunk.doc_id).text for h in hits}
-        # A question about a name that no retrieved article mentions is not answerable
-        # from them, however similar the rest of the words are.
-        everything = " ".join(f"{h.title} {docs[h.chunk.doc_id]}" for h in hits)
-        if missing_entities(question, everything):
-            yield from self._refuse(hits, timings, "a named entity not found")
-            return
         t1 = time.perf_counter()
+        docs = {h.chunk.doc_id: self.store.get(h.chunk.doc_id).text for h in hits}
+        decision = self.evidence.decide(question, hits, docs)
+        if decision.refusal:
+            yield from self._refuse(hits, timings, decision.refusal, t1=t1)
+            return
         if self.llm is None:
-            yield from self._extractive_stream(question, hits, docs, timings=timings, t1=t1)
+            yield from self._extractive_stream(decision, hits, question, timings=timings,
+                                               t1=t1)
             return
         given = fit_context(hits, self.settings.llm_context_chars)  # [n] numbers these
         numbering = Numbering()
         claims, said = yield from self._llm_claims(question, given, numbering)
         answer = self._assemble(claims, given, docs, timings=timings, numbering=numbering)
-        if answer.refused and not said and best >= self.settings.llm_fallback_relevance:
-            # The LLM declined, yet a passage is very close to the question: quote it.
-            for piece in self._extractive_stream(question, hits, docs, timings=timings,
+        if answer.refused and not said and self.settings.llm_fallback and (
+                decision.best >= self.evidence.params.confident_at):
+            # The LLM declined, yet a sentence answers the question with high confidence:
+            # quote it.
+            for piece in self._extractive_stream(decision, hits, question, timings=timings,
                                                  t1=t1):
                 yield replace(piece, backend=f"extractive ({self.backend} declined)") if (
                     isinstance(piece, Answer)) else piece
@@ -148,9 +147,9 @@ class Answerer:
 
     # --- steps --------------------------------------------------------------------------
     def _refuse(self, hits: list[Hit], timings: dict[str, float], reason: str,
-                text: str = REFUSAL) -> Iterator[str | Answer]:
+                text: str = REFUSAL, *, t1: float | None = None) -> Iterator[str | Answer]:
         """A refusal made without calling any backend."""
-        timings["answer_ms"] = 0.0
+        timings["answer_ms"] = (time.perf_counter() - t1) * 1000 if t1 else 0.0
         yield text
         yield Answer.refusal(text, hits, reason=reason, backend=self.backend, timings=timings)
 
@@ -172,19 +171,16 @@ class Answerer:
                                   f"limit is {MAX_QUESTION_CHARS}")
         return question.strip()
 
-    def _extractive_stream(self, question: str, hits: list[Hit], docs: dict[str, str], *,
+    def _extractive_stream(self, decision: Decision, hits: list[Hit], question: str, *,
                            timings: dict[str, float], t1: float) -> Iterator[str | Answer]:
-        answer = self._extractive(question, hits, docs)
+        answer = self._extractive(decision, hits, question)
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         answer.timings.update(timings)
         yield answer.text
         yield answer
 
-    def _extractive(self, question: str, hits: list[Hit], docs: dict[str, str]) -> Answer:
-        got = self.extractive.answer(question, hits, docs)
-        if got is None:
-            return Answer.refusal(REFUSAL, hits, reason="the asked-for kind of fact absent",
-                                  backend=self.backend)
+    def _extractive(self, decision: Decision, hits: list[Hit], question: str) -> Answer:
+        got = self.extractive.answer(decision, hits)
         # The extractive answer goes through the same check as an LLM's.
         claims = check_claims([(c.quote, (n,)) for n, c in got], hits, question)
         if not any(c.supported for c in claims):

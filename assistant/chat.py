@@ -13,25 +13,30 @@ from typing import Any, Iterator
 
 from assistant import prompts
 from assistant.answering import final_answer
+from assistant.text import name_words
 from assistant.types import Answer
 
 _FOLLOW = re.compile(r"\b(it|its|it's|they|them|their|theirs|he|him|his|she|her|hers|this|"
                      r"that|these|those|there|the company|the same)\b", re.I)
 _WHAT_ABOUT = re.compile(r"^\s*(and|what about|how about|and what about)\b", re.I)
-_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*)*")
-_QWORDS = {"how", "what", "who", "when", "where", "which", "why", "is", "are", "did",
-           "does", "do", "can", "was", "were", "will", "has", "have", "the", "and", "i"}
 
 
 def subject_of(question: str) -> str | None:
-    """The main named subject of a question ("Alibaba", "the EU AI Act", ...)."""
-    for m in _NAME.finditer(question):
-        words = m.group().split()
-        while words and words[0].lower() in _QWORDS:
-            words.pop(0)
-        if words:
-            return re.sub(r"['’]s$", "", " ".join(words))
-    return None
+    """The main named subject of a question ("Alibaba", "EU AI Act", ...): its first run
+    of name words (see ``text.name_words``), joined by spaces or "of"."""
+    names = name_words(question, openers=True)
+    if not names:
+        return None
+    pos = question.find(names[0])
+    run, end = [names[0]], pos + len(names[0])
+    for w in names[1:]:
+        at = question.find(w, end)
+        if at < 0 or question[end:at] not in (" ", "'s ", "’s ", " of "):
+            break
+        run.append(question[end:at].replace("'s", "").replace("’s", "").strip() + " " + w
+                   if "of" in question[end:at] else w)
+        end = at + len(w)
+    return " ".join(run)
 
 
 def is_follow_up(question: str) -> bool:

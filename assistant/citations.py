@@ -12,21 +12,11 @@ import re
 from dataclasses import dataclass
 
 from assistant.types import Citation, Hit
-from assistant.text import sentence_spans
+from assistant.text import (NUMBER, content_words, mentions, name_words, norm_number, numbers,
+                           sentence_spans)
 
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
 _LEAD_MARKERS = re.compile(rf"(?:{MARKER.pattern})+", re.I)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[A-Z][a-zA-Z'’\-]+(?:\s+[A-Z][a-zA-Z'’\-]+)*")
-_WORD = re.compile(r"[a-z0-9]+")
-STOP = set("""a an and are as at be been but by can did do does for from had has have how
-i in into is it its of on or our that the their them then there these they this those to
-was were what when where which who whom whose why will with would you your about after
-also than over more most much many such said says say not no yes""".split())
-# Capitalised words that are not names when they start a clause.
-_NOT_NAMES = STOP | {"however", "since", "while", "although", "according", "in", "on", "at",
-                     "the", "this", "that", "it", "its", "they", "he", "she", "we", "as",
-                     "not", "some", "most", "chief", "revenue", "over", "more"}
 
 
 @dataclass(frozen=True)
@@ -39,89 +29,33 @@ class Claim:
     missing: tuple[str, ...] = ()
 
 
-_POSSESSIVE = re.compile(r"['’]s?$")
-
-
-def fold(text: str) -> str:
-    """Lower case with typographic apostrophes made plain, for matching words."""
-    return text.replace("’", "'").replace("‘", "'").lower()
-
-
-def _mentions(folded: str, name: str) -> bool:
-    """Whether ``folded`` (see ``fold``) mentions ``name``; a compound ("Texas-Mexico")
-    is mentioned when each of its parts is."""
-    return all(fold(part) in folded for part in name.split("-") if part)
-
-
 def _windows(sents: list[tuple[int, int]], pairs: bool = True) -> list[tuple[int, int]]:
     """Each sentence span and, with ``pairs``, each two adjacent ones joined."""
     return sents + ([(a[0], b[1]) for a, b in zip(sents, sents[1:])] if pairs else [])
 
 
-def _norm_number(s: str) -> str:
-    """"1,000" -> "1000", "5.00" -> "5", "3.50" -> "3.5"."""
-    s = s.replace(",", "").rstrip(".")
-    return s.rstrip("0").rstrip(".") if "." in s else s
-
-
 def key_facts(sentence: str) -> list[str]:
-    """Numbers and proper names a sentence asserts (what must appear in its source)."""
-    facts = [_norm_number(n) for n in _NUMBER.findall(sentence)]
-    for m in _NAME.finditer(sentence):
-        words = [_POSSESSIVE.sub("", w) for w in m.group().split()
-                 if w.lower() not in _NOT_NAMES]
-        if words and not (m.start() == 0 and len(words) == 1 and len(m.group().split()) == 1):
-            facts.extend(words)
-    return facts
-
-
-_QUESTION_WORDS = {"how", "what", "who", "whom", "whose", "when", "where", "which", "why",
-                   "is", "are", "was", "were", "did", "does", "do", "can", "could", "will",
-                   "would", "has", "have", "had", "should", "in", "on", "at", "after",
-                   "before", "since", "during", "according", "the", "a", "an", "this",
-                   "that", "these", "those", "i", "and", "what's", "who's"}
+    """Numbers (dates and years included) and proper names a sentence asserts: what must
+    appear in its source."""
+    return [norm_number(n) for n in NUMBER.findall(sentence)] + name_words(sentence)
 
 
 def question_entities(question: str) -> list[str]:
-    """Names a question is about ("Alibaba", "Webb", "FIFA"): capitalised words that are
-    not question words. Acronyms of up to 3 letters (AI, US, EU) are left out: sources
-    often spell them another way."""
-    out = []
-    for m in re.finditer(r"[A-Z][\w\-]*(?:['’]s)?", question):
-        w = re.sub(r"['’]s$", "", m.group())
-        starts_sentence = not question[:m.start()].strip() or question[:m.start()].rstrip()[
-            -1] in ".?!:"
-        if w.lower() in _QUESTION_WORDS or (w.isupper() and len(w) <= 3):
-            continue
-        if starts_sentence and w[1:].islower():  # "Approximately ...": capital by position
-            continue
-        out.append(w)
-    return out
+    """Names a question is about ("Alibaba", "Webb", "FIFA"). Acronyms of up to 3 letters
+    (AI, US, EU) are left out: sources often spell them another way."""
+    return name_words(question, short_acronyms=False)
 
 
 def missing_entities(question: str, text: str) -> list[str]:
-    """Names of the question that ``text`` never mentions. A compound ("Texas-Mexico")
-    counts as mentioned when each of its parts is."""
-    folded = fold(text)
-    return [e for e in question_entities(question) if not _mentions(folded, e)]
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in STOP and len(w) > 1}
+    """Names of the question that ``text`` never mentions."""
+    return [e for e in question_entities(question) if not mentions(text, e)]
 
 
 def supports(facts: list[str], source: str) -> list[str]:
     """The facts *not* found in ``source`` (empty list = supported)."""
-    numbers = {_norm_number(n) for n in _NUMBER.findall(source)}
-    folded = fold(source)
-    missing = []
-    for f in facts:
-        if f[0].isdigit():
-            if _norm_number(f) not in numbers:
-                missing.append(f)
-        elif not _mentions(folded, f):
-            missing.append(f)
-    return missing
+    found = numbers(source)
+    return [f for f in facts if (norm_number(f) not in found if f[0].isdigit() else
+                                 not mentions(source, f))]
 
 
 def split_claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
@@ -219,8 +153,7 @@ def attribute(claim: str, sources: list[Hit]) -> tuple[int, ...]:
     """For a claim the LLM left without a valid marker, or with a wrong one: the source
     that holds all its key facts and shares most of its words, if any does."""
     # Stricter than for a cited claim: every capitalised word counts, the first included.
-    facts = key_facts(claim) + [w for w in re.findall(r"\b[A-Z][\w-]+", claim)
-                                if w.lower() not in STOP]
+    facts = key_facts(claim) + name_words(claim, openers=True)
     words = content_words(claim)
     best, best_overlap = 0, 0
     for n, hit in enumerate(sources, start=1):

@@ -16,7 +16,14 @@ def add_eval_command(sub: Any) -> None:
                    help="dataset format")
     p.add_argument("--data", required=True, type=Path,
                    help="RealTime QA folder, or a questions .jsonl file")
-    p.add_argument("--corpus", type=Path, help="files to ingest (with --dataset jsonl)")
+    p.add_argument("--corpus", type=Path, help="with --dataset jsonl: files to ingest, or "
+                   "the folder the dataset's article names are relative to (../shared)")
+    p.add_argument("--split", default="all", choices=["dev", "test", "all"],
+                   help="with --dataset jsonl: the questions of one split")
+    p.add_argument("--keep-index", action="store_true", help="reuse the index a previous "
+                   "run left in --out (only new or changed articles are ingested)")
+    p.add_argument("--undated", action="store_true", help="ask every question as of "
+                   "today, not as of its own date (RealTime QA)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--llm", default="extractive", choices=["extractive", "openai",
                                                             "llama-cpp"],
@@ -41,7 +48,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cfg = EvalConfig(dataset=args.dataset, data=args.data, out=args.out, llm=args.llm,
                      limit=args.limit, seed=args.seed, withhold_gold=args.withhold_gold,
                      corpus=args.corpus, llm_base_url=args.base_url, llm_model=args.model,
-                     baseline=not args.no_baseline, choices=args.choices)
+                     baseline=not args.no_baseline, choices=args.choices,
+                     split=args.split, dated=not args.undated,
+                     keep_index=args.keep_index)
     result = run(cfg)
     print(markdown(result))
     print(f"wrote {args.out / 'report.md'}, report.json, answers.jsonl and plots")

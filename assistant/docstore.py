@@ -118,6 +118,16 @@ class DocStore:
         return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?",
                                                (doc_id,))]
 
+    def published_of(self, doc_ids: list[str]) -> dict[str, str | None]:
+        """doc id -> its publication date (ISO day) or None, without loading texts."""
+        out: dict[str, str | None] = {}
+        for i in range(0, len(doc_ids), 500):
+            part = doc_ids[i:i + 500]
+            q = ",".join("?" * len(part))
+            out.update(self._db.execute(
+                f"SELECT id, published FROM documents WHERE id IN ({q})", part))
+        return out
+
     def text_lengths(self) -> dict[str, int]:
         """doc id -> length of its text (without loading the texts)."""
         return dict(self._db.execute("SELECT id, length(text) FROM documents"))

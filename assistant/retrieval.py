@@ -13,13 +13,47 @@ import re
 import shutil
 import threading
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.errors import ConfigError
+from assistant.question import time_window, wants_recent
 from assistant.store import Store
 from assistant.types import Chunk, Hit, content_hash
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
+RECENCY_FILE = Path(__file__).with_name("recency_params.json")
+
+
+@dataclass(frozen=True)
+class Recency:
+    """How publication dates move the fused ranking, fitted by ``python -m
+    assistant.eval.fit --recency``: a chunk whose article falls in the question's own time
+    window ("this week") gains ``window_boost``; every dated article gains a share of
+    ``recent_boost`` (questions asking for the latest news) or ``tie_boost`` (any other)
+    that halves every ``half_life_days`` of age. Undated articles gain nothing."""
+
+    window_boost: float
+    recent_boost: float
+    tie_boost: float
+    half_life_days: float
+
+    @classmethod
+    def load(cls, path: Path = RECENCY_FILE) -> Recency:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(raw["window_boost"], raw["recent_boost"], raw["tie_boost"],
+                   raw["half_life_days"])
+
+    def bonus(self, query: str, as_of: str, published: str | None) -> float:
+        if not published or published > as_of:
+            return 0.0
+        window = time_window(query, as_of)
+        age = (date.fromisoformat(as_of) - date.fromisoformat(published)).days
+        decay = 0.5 ** (age / self.half_life_days)
+        inside = window is not None and window[0] <= published <= window[1]
+        return (self.window_boost * inside +
+                (self.recent_boost if wants_recent(query) else self.tie_boost) * decay)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -44,6 +78,9 @@ class Filters:
 
 
 class Retriever(Protocol):
+    """Ranked passages for a query: at most ``k`` hits, best first, each carrying its
+    scores (``Hit.score``, and ``Hit.similarity`` when the retriever measures one)."""
+
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]: ...
 
 
@@ -125,11 +162,12 @@ class LexicalIndex:
 class HybridRetriever:
     """Dense + BM25 fused by reciprocal rank; neighbours merged; filters applied."""
 
-    def __init__(self, store: Store, candidates: int = 30) -> None:
+    def __init__(self, store: Store, candidates: int = 30,
+                 recency: Recency | None = None) -> None:
         self.store = store
         self.lexical = LexicalIndex(store)
         self.candidates = candidates
-        self.last_dense_best = 0.0  # best cosine similarity of the last search
+        self.recency = recency or Recency.load()
 
     def allowed_docs(self, f: Filters) -> set[str]:
         return {r.id for r in self.store.records(f.uri) if
@@ -154,7 +192,6 @@ class HybridRetriever:
         dense = self.dense(query, n, allowed)
         rows = self.store.chunk_rows([c for c, _ in dense])
         dense = [(c, s) for c, s in dense if c in rows]  # only committed chunks count
-        self.last_dense_best = dense[0][1] if dense else 0.0
         lexical = self.lexical.search(query, n * (3 if allowed is not None else 1))
         rows.update(self.store.chunk_rows([c for c, _ in lexical if c not in rows]))
         lexical = [(c, s) for c, s in lexical if c in rows and (
@@ -163,6 +200,11 @@ class HybridRetriever:
         for ranking in (dense, lexical):
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        # Dates: the question's own time window, and newer articles among near-ties.
+        as_of = (filters.as_of if filters else None) or date.today().isoformat()
+        published = self.store.published_of(sorted({rows[c][0] for c in fused}))
+        for cid in fused:
+            fused[cid] += self.recency.bonus(query, as_of, published.get(rows[cid][0]))
         sim = dict(dense)
         ranked = sorted(fused, key=lambda c: -fused[c])
         return self._merge([(c, fused[c], sim.get(c)) for c in ranked], rows, k)
@@ -171,24 +213,26 @@ class HybridRetriever:
                rows: dict[str, tuple[str, int, int, int | None]], k: int) -> list[Hit]:
         """Merge overlapping or touching chunks of a document into one span, keeping the
         best score, until k spans are chosen."""
-        spans: list[list[Any]] = []  # [doc_id, start, end, score, page]
-        for cid, score, _ in ranked:
+        spans: list[list[Any]] = []  # [doc_id, start, end, score, page, similarity]
+        for cid, score, sim in ranked:
             doc_id, start, end, page = rows[cid]
             for s in spans:
                 if s[0] == doc_id and start <= s[2] + 1 and end >= s[1] - 1:
                     s[1], s[2] = min(s[1], start), max(s[2], end)
+                    if sim is not None:
+                        s[5] = max(s[5] if s[5] is not None else -1.0, sim)
                     break
             else:
                 if len(spans) < k:
-                    spans.append([doc_id, start, end, score, page])
+                    spans.append([doc_id, start, end, score, page, sim])
         hits = []
-        for doc_id, start, end, score, page in spans:
+        for doc_id, start, end, score, page, sim in spans:
             doc = self.store.find(doc_id)
             if doc is None:
                 continue
             chunk = Chunk(content_hash(doc_id, str(start), str(end)), doc_id, start, end,
                           doc.text[start:end])
-            hits.append(Hit(chunk, score, doc.uri, doc.title, doc.published, page))
+            hits.append(Hit(chunk, score, doc.uri, doc.title, doc.published, page, sim))
         return hits
 
 

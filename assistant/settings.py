@@ -75,20 +75,14 @@ class Settings(BaseSettings):
 
     # --- retrieval and answering --------------------------------------------------------
     top_k: int = Field(6, ge=1, le=100, description="Chunks given to the answerer.")
-    min_relevance: float = Field(0.4, ge=-1, le=1, description="Below this cosine "
-                                 "similarity the best chunk counts as irrelevant: refuse. "
-                                 "0.4 refused 29% of unanswerable and 1% of answerable "
-                                 "RealTime QA 2022 dev questions (see the eval report).")
     llm_context_chars: int = Field(4000, ge=200, le=200_000, description="Most characters "
                                    "of source text an LLM is given: the best-ranked "
                                    "sources that fit (always at least one). Small local "
                                    "models answer better and faster with less.")
-    llm_fallback_relevance: float = Field(0.6, ge=-1, le=1.01, description="When the LLM "
-                                          "declines although the best passage is at least "
-                                          "this similar, answer extractively (verbatim, "
-                                          "checked quotes) instead. 0.6 was passed by 8% of "
-                                          "unanswerable and 71% of answerable RealTime QA "
-                                          "2022 questions. 1.01 turns it off.")
+    llm_fallback: bool = Field(True, description="When the LLM declines although a "
+                               "retrieved sentence answers the question with high "
+                               "confidence (the fitted ``confident_at`` of "
+                               "evidence_params.json), quote that sentence instead.")
     llm: Literal["extractive", "openai", "llama-cpp"] = Field(
         "extractive", description="Answer backend; chosen explicitly, never guessed.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, "

@@ -300,6 +300,10 @@ class Store:
     def records(self, uri_prefix: str | None = None) -> list[DocRecord]:
         return self._docs.records(uri_prefix)
 
+    def published_of(self, doc_ids: list[str]) -> dict[str, str | None]:
+        """doc id -> publication date (ISO day) or None."""
+        return self._docs.published_of(doc_ids)
+
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         doc = self._docs.get(doc_id)
         return self._docs.chunks_of(doc) if doc else []

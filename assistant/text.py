@@ -1,12 +1,21 @@
-"""Text as the read and write sides both see it: sentences and token counts.
+"""Text as the read and write sides both see it: the one place that decides
 
-The one place that decides where a sentence ends (chunking, the extractive answerer and
-citation checking all split with ``sentence_spans``) and how long a text is in tokens.
+- where a sentence ends (chunking, the extractive answerer and citation checking all split
+  with ``sentence_spans``) and how long a text is in tokens;
+- dates ("Sept. 20, 2025") and datelines;
+- words: stop words, content words, stems;
+- numbers with their units (money, percentages, dates, years, counts);
+- names ("Alibaba", "U.S.", "Steven Soarez").
+
+What a question asks for is decided beside it, in ``assistant.question``.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 # ANSI escape sequences (CSI, OSC, two-byte): stripped whole from stored text and from
 # what the terminal is shown, so no "[2J" residue is left.
@@ -95,3 +104,153 @@ def dateline_date(text: str, lines: int = 8, width: int = 80) -> str | None:
         if len(line) <= width and (found := iso_date(line)):
             return found
     return None
+
+
+# --- words -------------------------------------------------------------------------
+# Function words: never content, never names. The one list (citations, the extractive
+# answerer, question analysis and follow-up rewriting read it).
+STOP = frozenset("""a an and are as at be been but by can could did do does for from had has
+have how i if in into is it its of on or our should that the their them then there these
+they this those to was were what when where which who whom whose why will with would you
+your about after also than over more most much many such said says say not no yes he she
+we his her him us my me so any all some""".split())
+# Words that open a question or a clause and are capitalised only by position.
+QUESTION_WORDS = frozenset("""how what who whom whose when where which why is are was were
+did does do can could will would has have had should in on at after before since during
+according the a an this that these those i and what's who's however while although as
+it its they he she we not some most chief revenue over more""".split())
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower case with typographic apostrophes made plain, for matching words."""
+    return text.replace("’", "'").replace("‘", "'").lower()
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in WORD.findall(fold(text)) if w not in STOP and len(w) > 1}
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def stems(text: str) -> set[str]:
+    """Stems of the content words ("investments" and "invested" share "invest")."""
+    return set(_stemmer().stemWords(sorted(content_words(text))))
+
+
+# --- numbers with their units ---------------------------------------------------------
+_NUM = r"\d+(?:[.,]\d+)*"
+NUMBER = re.compile(_NUM)
+_SCALE = r"(?:thousand|million|billion|trillion|bn|mn)\b"
+_CURRENCY = r"(?:yuan|renminbi|dollars?|euros?|pounds?|yen|rupees?|won|francs?|pesos?)\b"
+_QUANTITY = re.compile(
+    rf"(?P<cur>US\$|[$€£¥])?\s?(?P<num>\d+(?:[.,:]\d+)*)(?:\s?(?P<scale>{_SCALE}))?"
+    rf"(?:\s?(?P<unit>%|percent\b|per cent\b|{_CURRENCY}))?", re.I)
+_DAY_DATES = [re.compile(p, re.I) for p in (
+    rf"\b{_MONTH_NAME}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b",
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_NAME}\b\.?(?:,?\s+\d{{4}})?",
+    r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}\b")]
+SPELLED = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                     r"dozens?|hundreds|thousands|millions|billions|half|twice)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number as the text states it: ``kind`` is money, percent, date, year, count or
+    number; ``value`` the number normalised ("1,000" -> "1000")."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+    value: str
+
+
+def norm_number(s: str) -> str:
+    """"1,000" -> "1000", "5.00" -> "5", "3.50" -> "3.5"."""
+    s = s.replace(",", "").rstrip(".")
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def numbers(text: str) -> set[str]:
+    """Every number of ``text``, normalised (dates and years included)."""
+    return {norm_number(n) for n in NUMBER.findall(text)}
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Dates ("Sept. 20, 2025", "March 23", "20/09/2025"), money ("$2.8 billion", "380
+    billion yuan"), percentages ("26%"), years, counts ("41 cruise ships") and bare
+    numbers, in text order."""
+    out: list[Quantity] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _DAY_DATES:
+        for m in pattern.finditer(text):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                taken.append((m.start(), m.end()))
+                out.append(Quantity("date", m.group().rstrip("."), m.start(), m.end(),
+                                    norm_number(NUMBER.findall(m.group())[0])))
+    for m in _QUANTITY.finditer(text):
+        if any(a <= m.start("num") < b for a, b in taken):
+            continue
+        num, unit = m.group("num"), (m.group("unit") or "").lower()
+        if m.group("cur") or re.fullmatch(_CURRENCY, unit):
+            kind = "money"
+        elif unit in ("%", "percent", "per cent"):
+            kind = "percent"
+        elif re.fullmatch(r"(19|20)\d\d", num) and not m.group("scale"):
+            kind = "year"
+        elif m.end() < len(text) and re.match(r"\s?[a-z]{3,}", text[m.end():]) or m.group(
+                "scale"):
+            kind = "count"
+        else:
+            kind = "number"
+        start = m.start("cur") if m.group("cur") else m.start("num")
+        out.append(Quantity(kind, text[start:m.end()].strip(), start, m.end(),
+                            norm_number(num)))
+    return sorted(out, key=lambda q: q.start)
+
+
+# --- names ---------------------------------------------------------------------------
+_CAPITAL = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z][\w'’\-]*(?:\.(?=[A-Z]))?")
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+def name_words(text: str, *, short_acronyms: bool = True, openers: bool = False) -> list[str]:
+    """The words of proper names in ``text`` ("Alibaba", "U.S.", "Pinduoduo", "De"):
+    capitalised words that are not function or question words, without possessive "'s".
+    A capitalised word opening a sentence counts only when it is not an ordinary word
+    ("Approximately", "Investing"): it must be capitalised again elsewhere in ``text``
+    or be one of several capitalised words in a row. ``short_acronyms=False`` leaves out
+    acronyms of up to 3 letters (AI, US, EU), which sources often spell another way;
+    ``openers=True`` counts every capitalised word that opens a sentence."""
+    out: list[str] = []
+    matches = list(_CAPITAL.finditer(text))
+    for i, m in enumerate(matches):
+        w = _POSSESSIVE.sub("", m.group())
+        if not w or w.lower() in STOP or w.lower() in QUESTION_WORDS:
+            continue
+        if not short_acronyms and re.fullmatch(r"[A-Z]{1,3}|(?:[A-Z]\.){1,3}", w):
+            continue
+        before = text[:m.start()].rstrip()
+        opens = not before or before[-1] in ".?!:\"“\n"
+        if opens and w[1:].islower() and not openers:
+            follows = i + 1 < len(matches) and text[m.end():matches[i + 1].start()] == " "
+            again = any(x.group() == m.group() for x in matches[i + 1:])
+            if not (follows or again):
+                continue
+        out.append(w)
+    return out
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether ``text`` mentions ``name``; a compound ("Texas-Mexico") is mentioned when
+    each of its parts is, a plural ("BAFTAs") when its singular is."""
+    folded = fold(text)
+    return all(fold(part) in folded or (len(part) > 3 and part.endswith("s") and
+                                        fold(part[:-1]) in folded)
+               for part in name.split("-") if part)

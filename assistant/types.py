@@ -121,7 +121,9 @@ class Citation:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with its score (higher is better) and its document's metadata."""
+    """A retrieved chunk with its scores and its document's metadata: ``score`` ranks
+    hits (higher is better; a fused rank score for the hybrid retriever), ``similarity``
+    is the question's cosine similarity to the chunk, when the retriever measured one."""
 
     chunk: Chunk
     score: float
@@ -129,6 +131,7 @@ class Hit:
     title: str = ""
     published: str | None = None
     page: int | None = None
+    similarity: float | None = None
 
 
 @dataclass

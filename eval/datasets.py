@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant.errors import ConfigError
 from assistant.eval.metrics import normalize_answer
+from assistant.text import iso_date
 
 
 @dataclass
@@ -23,6 +24,9 @@ class Question:
     gold_uris: list[str] = field(default_factory=list)
     choices: list[str] = field(default_factory=list)
     answer_index: int | None = None
+    quote: list[str] = field(default_factory=list)  # words a citation must quote
+    split: str = "dev"
+    date: str | None = None  # the day the question was asked (RealTime QA)
 
 
 @dataclass
@@ -85,26 +89,62 @@ def load_realtimeqa(path: Path) -> EvalSet:
                     gold_uris = [a["url"] for a in arts
                                  if norm and norm in normalize_answer(a["text"])]
                 questions.append(Question(q["question_id"], q["question_sentence"], [answer],
-                                          bool(gold_uris), gold_uris, q["choices"], idx))
+                                          bool(gold_uris), gold_uris, q["choices"], idx,
+                                          date=iso_date(q.get("question_date") or "")))
     return EvalSet("realtimeqa", questions, list(corpus.values()), by_question)
 
 
 def load_jsonl(path: Path, corpus: Path) -> EvalSet:
-    """Our format: one ``{"question", "answers", "answerable", "gold_uris"}`` per line;
-    ``corpus`` is a file or folder that ``assistant ingest`` takes."""
-    questions = []
+    """Our format: one ``{"question", "answers", "answerable", "gold_uris"}`` per line.
+
+    ``corpus`` is either a file or folder that ``assistant ingest`` takes, or, when rows
+    name an ``article``, the root those names are read under (``../shared``): a plain file
+    ("corpus/x.txt"), or one article of a RealTime QA search-results file
+    ("eval/realtimeqa/2026/W_gcs.jsonl.gz#URL"). Rows may carry ``quote`` (words a
+    citation must quote) and ``split`` (dev or test)."""
+    questions, articles = [], {}
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             r = json.loads(line)
+            gold = list(r.get("gold_uris") or [])
+            if r.get("article"):
+                art = _named_article(Path(corpus), r["article"])
+                articles.setdefault(art.get("url") or art["path"], art)
+                gold = gold or [art.get("url") or art["path"]]
             questions.append(Question(r.get("id") or f"q{n}", r["question"],
                                       list(r.get("answers") or []),
-                                      bool(r.get("answerable", True)),
-                                      list(r.get("gold_uris") or [])))
+                                      bool(r.get("answerable", True)), gold,
+                                      quote=list(r.get("quote") or []),
+                                      split=r.get("split") or "dev"))
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise ConfigError(f"{path}:{n}: not a question line ({e})") from None
-    return EvalSet("jsonl", questions, [{"path": str(Path(corpus).resolve())}])
+    corpus_entries = list(articles.values()) or [{"path": str(Path(corpus).resolve())}]
+    return EvalSet("jsonl", questions, corpus_entries)
+
+
+def _named_article(root: Path, name: str) -> dict:
+    """One article named by a dataset row: {"path"} for a file, or an article dict."""
+    file, _, url = name.partition("#")
+    full = (root / file).resolve()
+    if not full.exists():
+        raise ConfigError(f"{full}: article file not found (is --corpus the folder the "
+                          f"dataset's article names are relative to?)")
+    if not url:
+        return {"path": str(full)}
+    opener = gzip.open if full.suffix == ".gz" else open
+    with opener(full, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            for a in json.loads(line).get("search_result") or []:
+                if a.get("url") == url and (art := _article(a)):
+                    return art
+    raise ConfigError(f"{full}: no article with url {url}")
+
+
+def split_of(questions: list[Question], split: str) -> list[Question]:
+    """The questions of one split ("dev", "test"), or all of them ("all")."""
+    return list(questions) if split == "all" else [q for q in questions if q.split == split]
 
 
 def sample(questions: list[Question], limit: int | None, seed: int) -> list[Question]:

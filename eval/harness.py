@@ -11,14 +11,15 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from assistant.api import Assistant
 from assistant.errors import ConfigError
 from assistant.settings import load_settings
 from assistant.eval import metrics as M
 from assistant.eval.choices import by_evidence, by_llm
-from assistant.eval.datasets import EvalSet, Question, load_jsonl, load_realtimeqa, sample
+from assistant.eval.datasets import (EvalSet, Question, load_jsonl, load_realtimeqa, sample,
+                                     split_of)
 from assistant.eval.naive import NaivePipeline
 from assistant.eval.report import write_outputs
 from assistant.ingest.loaders import load_file
@@ -37,12 +38,17 @@ class EvalConfig:
     llm_model: str | None = None
     baseline: bool = True
     choices: bool = False  # also the multiple-choice setting (RealTime QA)
+    split: str = "all"  # jsonl datasets: dev, test or all
+    dated: bool = True  # ask each question as of its own date (RealTime QA)
+    keep_index: bool = False  # reuse the index a previous run left in OUT/home
 
     def __post_init__(self) -> None:
         if self.dataset not in ("realtimeqa", "jsonl"):
             raise ConfigError(f"--dataset must be realtimeqa or jsonl, got {self.dataset!r}")
         if not 0 <= self.withhold_gold < 1:
             raise ConfigError(f"--withhold-gold must be in [0, 1), got {self.withhold_gold}")
+        if self.split not in ("dev", "test", "all"):
+            raise ConfigError(f"--split must be dev, test or all, got {self.split!r}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"--limit must be positive, got {self.limit}")
         if self.dataset == "jsonl" and self.corpus is None:
@@ -70,30 +76,34 @@ def withhold(qs: list[Question], fraction: float, seed: int) -> set[str]:
 def build_corpus(cfg: EvalConfig, ds: EvalSet, qs: list[Question],
                  left_out: set[str]) -> tuple[list[str], list[dict]]:
     """Sources to ingest (ours) and article dicts (naive), without withheld articles."""
-    if cfg.dataset == "jsonl":
-        root = Path(ds.corpus[0]["path"])
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        keep = [f for f in files if not is_gold(str(f), sorted(left_out))]
-        settings = load_settings()
-        arts = [{"url": d.uri, "title": d.title, "text": d.text}
-                for f in keep for d in (item.parse() for item in load_file(f, settings))]
-        return [str(f) for f in keep], arts
-    # The whole corpus, whatever the sample of questions: retrieval stays as hard.
-    arts = [a for a in ds.corpus if a["url"] not in left_out]
-    path = cfg.out / "corpus.jsonl"
-    path.write_text("".join(json.dumps(a) + "\n" for a in arts), encoding="utf-8")
-    return [str(path)], arts
+    files = [Path(e["path"]) for e in ds.corpus if "path" in e]
+    files = [f for root in files for f in ([root] if root.is_file() else sorted(
+        p for p in root.rglob("*") if p.is_file()))]
+    keep = [f for f in files if not is_gold(str(f), sorted(left_out))]
+    settings = load_settings()
+    arts = [{"url": d.uri, "title": d.title, "text": d.text}
+            for f in keep for d in (item.parse() for item in load_file(f, settings))]
+    sources = [str(f) for f in keep]
+    # Articles given inline (RealTime QA, or named by a jsonl row); the whole corpus,
+    # whatever the sample of questions, so that retrieval stays as hard.
+    inline = [a for a in ds.corpus if "url" in a and a["url"] not in left_out]
+    if inline:
+        path = cfg.out / "corpus.jsonl"
+        path.write_text("".join(json.dumps(a) + "\n" for a in inline), encoding="utf-8")
+        sources.append(str(path))
+    return sources, arts + inline
 
 
 def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     ds = load(cfg)
-    qs = sample(ds.questions, cfg.limit, cfg.seed)
+    qs = sample(split_of(ds.questions, cfg.split), cfg.limit, cfg.seed)
     left_out = withhold(qs, cfg.withhold_gold, cfg.seed) if cfg.withhold_gold else set()
     sources, articles = build_corpus(cfg, ds, qs, left_out)
     indexed = {a["url"] for a in articles}
     home = cfg.out / "home"
-    shutil.rmtree(home, ignore_errors=True)
+    if not cfg.keep_index:
+        shutil.rmtree(home, ignore_errors=True)
     overrides = {k: v for k, v in (("llm_base_url", cfg.llm_base_url),
                                    ("llm_model", cfg.llm_model)) if v}
     a = Assistant(home=home, llm=cfg.llm, **overrides)
@@ -114,7 +124,8 @@ def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
         row = {"id": q.id, "question": q.question, "answers": q.answers,
                "answerable": answerable, "unanswerable": unanswerable,
                "gold_uris": q.gold_uris,
-               "ours": score_ours(a, q, gold_in_index)}
+               "date": q.date, "split": q.split, "ours": score_ours(a, q, gold_in_index,
+                                                  q.date if cfg.dated else None)}
         if naive is not None:
             row["naive"] = score_naive(naive, q, gold_in_index)
         if cfg.choices and q.choices:
@@ -137,23 +148,30 @@ def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
               "ours": aggregate([r["ours"] for r in rows], rows)}
     if naive is not None:
         result["baseline"] = aggregate([r["naive"] for r in rows], rows)
+    if cfg.dataset == "realtimeqa":
+        result["by_year"] = by_group(rows, naive is not None, lambda r: (r["date"] or "")[:4])
+    else:
+        result["by_split"] = by_group(rows, naive is not None, lambda r: r["split"])
     write_outputs(cfg.out, result, rows)
     return result
 
 
-def score_ours(a: Assistant, q: Question, gold: list[str]) -> dict[str, Any]:
+def score_ours(a: Assistant, q: Question, gold: list[str],
+               as_of: str | None = None) -> dict[str, Any]:
+    when = {"as_of": as_of} if as_of else {}
     t = time.perf_counter()
-    hits = a.search(q.question, k=10)
+    hits = a.search(q.question, k=10, **when)
     retrieve_ms = (time.perf_counter() - t) * 1000
     ranked = [h.uri for h in hits]
-    ans = a.ask(q.question)
+    ans = a.ask(q.question, **when)
     valid = [a.document(c.doc_id).text[c.start:c.end] == c.quote for c in ans.citations]
     row = per_question(q, gold, Observed(
         ranked=ranked, text=ans.text, refused=ans.refused, cited=[c.uri for c in ans.citations],
         valid=valid, retrieve_ms=retrieve_ms,
         total_ms=ans.timings.get("retrieve_ms", 0) + ans.timings.get("answer_ms", 0),
         quotes=[c.quote for c in ans.citations]))
-    row["relevance"] = getattr(a.answerer.retriever, "last_dense_best", None)
+    row["refusal_reason"] = ans.refusal_reason
+    row["quoted"] = (row["correct"] and M.quotes_gold(row["quotes"], q.quote or q.answers))
     row["stage_ms"] = {k: ans.timings.get(k, 0.0) for k in ("retrieve_ms", "answer_ms")}
     return row
 
@@ -224,6 +242,7 @@ def aggregate(scores: list[dict], rows: list[dict]) -> dict[str, float | None]:
     out = {k: M.mean([s[k] for s in scores]) for k in ("hit@1", "hit@4", "hit@10", "mrr@10")}
     out.update({
         "contains_gold": M.mean([s["contains_gold"] for s in answerable]),
+        "quoted_gold": M.mean([float(s["quoted"]) for s in answerable if "quoted" in s]),
         "em": M.mean([s["em"] for s in answerable]),
         "f1": M.mean([s["f1"] for s in answerable]),
         "truthfulness": M.truthfulness([s["correct"] for s in scores],
@@ -242,6 +261,19 @@ def aggregate(scores: list[dict], rows: list[dict]) -> dict[str, float | None]:
         vals = [s["stage_ms"][stage] for s in scores if "stage_ms" in s]
         out[f"{stage[:-3]}_p50_ms"] = M.percentile(vals, 50)
         out[f"{stage[:-3]}_p95_ms"] = M.percentile(vals, 95)
+    return out
+
+
+def by_group(rows: list[dict], baseline: bool,
+             key: Callable[[dict], str]) -> dict[str, dict[str, Any]]:
+    """The same metrics per group of questions (the year of the question date, or the
+    dev/test split)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted({key(r) for r in rows}):
+        part = [r for r in rows if key(r) == name]
+        out[name or "undated"] = {
+            "n": len(part), "ours": aggregate([r["ours"] for r in part], part),
+            **({"baseline": aggregate([r["naive"] for r in part], part)} if baseline else {})}
     return out
 
 

@@ -17,7 +17,7 @@ from typing import Sequence
 # The one list of names: aggregate() fills them, report.md and the README table read them.
 METRICS: list[tuple[str, bool]] = [
     ("hit@1", False), ("hit@4", True), ("hit@10", False), ("mrr@10", False),
-    ("contains_gold", True), ("em", False), ("f1", False), ("truthfulness", True),
+    ("contains_gold", True), ("quoted_gold", False), ("em", False), ("f1", False), ("truthfulness", True),
     ("citation_validity", True), ("citation_precision", False), ("citation_recall", False),
     ("refusal_rate_unanswerable", True), ("false_refusal_rate", True),
     ("mc_accuracy", True), ("latency_p50_ms", True), ("latency_p95_ms", False)]
@@ -32,6 +32,12 @@ def normalize_answer(s: str) -> str:
     s = "".join(ch for ch in s if ch not in set(string.punctuation))
     s = re.sub(r"\b(a|an|the)\b", " ", s)
     return " ".join(s.split())
+
+
+def quotes_gold(quotes: Sequence[str], required: Sequence[str]) -> bool:
+    """Whether some citation quote holds one of the required strings (normalised)."""
+    norm = [f" {normalize_answer(q)} " for q in quotes]
+    return any(f" {normalize_answer(r)} " in q for r in required for q in norm)
 
 
 def exact_match(prediction: str, golds: Sequence[str]) -> float:

@@ -33,22 +33,59 @@ def markdown(result: dict[str, Any]) -> str:
                  and b > 0 else f"{o - b:+.3f}" if isinstance(o, float) and
                  isinstance(b, float) else "n/a")
         lines.append(f"| {k} | {_fmt(o, k)} | {_fmt(b, k)} | {ratio} |")
+    groups = result.get("by_year") or result.get("by_split") or {}
+    if len(groups) > 1:
+        keys = [k for k in GROUP_KEYS if any(k in g["ours"] for g in groups.values())]
+        lines += ["", "| " + ("year" if "by_year" in result else "split") + " | n | " +
+                  " | ".join(keys) + " |", "| --- | --- |" + " --- |" * len(keys)]
+        for name, g in groups.items():
+            for side in ("ours", "baseline"):
+                if side in g:
+                    lines.append(f"| {name} ({side}) | {g['n']} | " + " | ".join(
+                        _fmt(g[side].get(k), k) for k in keys) + " |")
     return "\n".join(lines) + "\n"
 
 
-def calibration(rows: list[dict]) -> str:
-    """How the relevance threshold (ASSISTANT_MIN_RELEVANCE) would split answerable and
-    unanswerable questions: the data for choosing it."""
-    pos = [r["ours"]["relevance"] for r in rows if r["answerable"]]
-    neg = [r["ours"]["relevance"] for r in rows if r["unanswerable"]]
-    if not pos or not neg or None in pos + neg:
-        return ""
-    lines = ["", "## Relevance threshold calibration", "",
-             "| min_relevance | unanswerable refused by the gate | answerable refused by "
-             "the gate |", "| --- | --- | --- |"]
-    for t in [0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]:
-        lines.append(f"| {t:.2f} | {sum(v < t for v in neg) / len(neg):.3f} | "
-                     f"{sum(v < t for v in pos) / len(pos):.3f} |")
+GROUP_KEYS = ["hit@4", "contains_gold", "quoted_gold", "truthfulness",
+              "refusal_rate_unanswerable", "false_refusal_rate", "mc_accuracy"]
+
+
+def outcome(row: dict, side: str = "ours") -> str:
+    """What happened to one question, as the error analysis counts it."""
+    r = row[side]
+    if row["answerable"]:
+        if r["correct"]:
+            return "right"
+        if r["refused"]:
+            return "wrongly refused"
+        retrieved = r["hits@k"] and r["hits@k"][5]  # the gold among the 6 hits answered from
+        return "wrong sentence chosen" if retrieved else "retrieval missed"
+    if row["unanswerable"]:
+        return "rightly refused" if r["refused"] else "wrongly answered"
+    return "unlabelled"
+
+
+OUTCOMES = ["right", "rightly refused", "retrieval missed", "wrong sentence chosen",
+            "wrongly refused", "wrongly answered"]
+
+
+def error_table(rows: list[dict]) -> str:
+    """Counts of each outcome, and of the refusal reasons given."""
+    sides = [s for s in ("ours", "naive") if rows and s in rows[0]]
+    lines = ["", "## Outcomes", "", "| outcome | " + " | ".join(sides) + " |",
+             "| --- |" + " --- |" * len(sides)]
+    for o in OUTCOMES:
+        lines.append(f"| {o} | " + " | ".join(str(sum(outcome(r, s) == o for r in rows))
+                                              for s in sides) + " |")
+    reasons: dict[str, list[int]] = {}
+    for r in rows:
+        if r["ours"].get("refusal_reason"):
+            counts = reasons.setdefault(r["ours"]["refusal_reason"], [0, 0])
+            counts[0 if r["answerable"] else 1] += 1
+    if reasons:
+        lines += ["", "| refusal reason (ours) | answerable | not answerable |",
+                  "| --- | --- | --- |"]
+        lines += [f"| {k} | {a} | {u} |" for k, (a, u) in sorted(reasons.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -90,7 +127,7 @@ def write_outputs(out: Path, result: dict[str, Any], rows: list[dict]) -> None:
     with open(out / "answers.jsonl", "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    md = markdown(result) + calibration(rows)
+    md = markdown(result) + error_table(rows)
     pics = plots(out, rows)
     md += "\n" + "\n".join(f"![{p}]({p})" for p in pics) + "\n"
     (out / "report.md").write_text(md, encoding="utf-8")

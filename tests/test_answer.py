@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 
 from pathlib import Path
@@ -103,7 +105,7 @@ def test_no_supported_claim_left_is_a_refusal(samples_home: Path, real_embedder)
                   "It is a lot of money."]:
         llm = ScriptedLLM(reply)
         with Assistant(home=samples_home, embedder=real_embedder, backend=llm,
-                       llm_fallback_relevance=1.01) as a:
+                       llm_fallback=False) as a:
             ans = a.ask(CANONICAL)
         assert ans.refused and not ans.citations, reply
 
@@ -112,15 +114,18 @@ def test_llm_declining_a_close_passage_falls_back_to_quotes(samples_home: Path,
                                                            real_embedder) -> None:
     llm = ScriptedLLM("NOT IN SOURCES")
     with Assistant(home=samples_home, embedder=real_embedder, backend=llm) as a:
+        # Evidence at least as strong as the fitted confident_at: here, any.
+        ev = a.answerer.evidence
+        ev.params = replace(ev.params, confident_at=0.0)
         pieces = list(a.stream(CANONICAL))
         ans = pieces[-1]
         assert isinstance(ans, Answer) and not ans.refused and len(llm.calls) == 1
         assert "380 billion yuan" in ans.text and ans.backend == "extractive (scripted declined)"
         assert "".join(p for p in pieces[:-1] if isinstance(p, str)).strip() == ans.text
         check_citations(a, ans)
-    # Below the threshold the refusal stands.
+    # With the fallback off the refusal stands.
     with Assistant(home=samples_home, embedder=real_embedder, backend=ScriptedLLM(
-            "NOT IN SOURCES"), llm_fallback_relevance=0.99) as a:
+            "NOT IN SOURCES"), llm_fallback=False) as a:
         assert a.ask(CANONICAL).refused
 
 

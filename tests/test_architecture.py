@@ -7,10 +7,12 @@ import ast
 
 from tests.conftest import ROOT
 
-DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistant.text"}
+DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistant.text",
+          "assistant.question"}
 STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.embedder",
            "assistant.embed_server"}
 READ = {"assistant.retrieval", "assistant.extractive", "assistant.citations", "assistant.llm",
+        "assistant.evidence",
         "assistant.answering", "assistant.chat", "assistant.prompts"}
 FACADE = {"assistant.api"}
 

@@ -1,0 +1,189 @@
+"""Whether the retrieved text answers a question, and which of its sentences do: the read
+side's one answer-or-refuse decision, made before any backend runs.
+
+Every sentence of the retrieved passages is a candidate. Its features say how well it
+matches the question: ``meaning`` (cosine of question and "title: sentence"), ``focus``
+(share of the question's focus words it holds, title words counting half), ``fits`` (it
+holds the kind of fact asked for: an amount, a date, a person ...), ``names`` (share of
+the question's names it or its title mentions), ``rank`` (1/n of its passage), ``new``
+(it states a name or number the question does not: an answer adds something) and
+``heading`` (a short line without final punctuation, such as a heading or a table row). A
+logistic model turns them into ``p``, the chance the sentence answers the question. The
+question is answered when the best ``p`` reaches ``answer_at``.
+
+The weights and thresholds are fitted by ``python -m assistant.eval.fit`` on the dev data
+and read from ``evidence_params.json`` beside this module, with the measurement behind
+them; a re-fit is one command.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.embedder import Embedder
+from assistant.question import fits, focus_words, question_kind
+from assistant.text import fold, mentions, name_words, numbers, sentence_spans, stems
+from assistant.types import Hit
+
+PARAMS_FILE = Path(__file__).with_name("evidence_params.json")
+FEATURES = ("meaning", "focus", "fits", "names", "rank", "new", "heading")
+
+
+@dataclass(frozen=True)
+class Params:
+    """The fitted model: weights per feature, bias, and the two thresholds on ``p``."""
+
+    weights: dict[str, float]
+    bias: float
+    answer_at: float  # answer when the best sentence's p reaches this
+    confident_at: float  # quote a sentence even when the LLM declined, from this p
+    measured: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = PARAMS_FILE) -> Params:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(raw["weights"], raw["bias"], raw["answer_at"], raw["confident_at"],
+                   raw.get("measured", {}))
+
+    def p(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(self.weights[k] * features[k] for k in FEATURES)
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, with its features and its chance to answer."""
+
+    source: int  # 1-based number of its hit
+    start: int
+    end: int
+    text: str
+    features: dict[str, float]
+    p: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The candidates, best first, and why the question is refused (None: answer)."""
+
+    candidates: list[Candidate]
+    refusal: str | None
+
+    @property
+    def best(self) -> float:
+        return self.candidates[0].p if self.candidates else 0.0
+
+
+def _is_heading(sent: str) -> bool:
+    """A short line without final punctuation: a heading, a caption, a table row."""
+    return sent[-1] not in ".!?\"'”)" and len(sent.split()) < 12
+
+
+class Evidence:
+    """Builds and scores candidate sentences; decides answer or refuse."""
+
+    def __init__(self, embedder: Embedder, params: Params | None = None,
+                 cache_size: int = 20_000) -> None:
+        self.embedder = embedder
+        self.params = params or Params.load()
+        # Stored sentences recur across questions (a warm server, a chat): their vectors
+        # are kept, most recently used last, so each is embedded once.
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, self.embedder.embed(missing))) if missing else {}
+        with self._lock:
+            self._cache.update(fresh)
+            out = [fresh.get(t) or self._cache[t] for t in texts]
+            for t in texts:
+                if t in self._cache:
+                    self._cache.move_to_end(t)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    def spans(self, hits: list[Hit],
+              doc_texts: dict[str, str]) -> list[tuple[int, int, int]]:
+        """(source number, start, end) of each candidate sentence, each sentence once. Titles, Markdown headings and questions are not candidates:
+        they state no fact."""
+        out, seen = [], set()
+        for n, hit in enumerate(hits, start=1):
+            text = doc_texts[hit.chunk.doc_id]
+            sents = sentence_spans(text, hit.chunk.start, hit.chunk.end)
+            for s, e in sents:
+                sent = text[s:e]
+                if (hit.chunk.doc_id, s) in seen or len(sent.split()) < 3 or (
+                        len(sents) > 1 and (sent.startswith("#") or sent == hit.title or
+                                            sent.endswith("?"))):
+                    continue
+                seen.add((hit.chunk.doc_id, s))
+                out.append((n, s, e))
+        return out
+
+    def candidates(self, question: str, hits: list[Hit],
+                   doc_texts: dict[str, str]) -> list[Candidate]:
+        spans = self.spans(hits, doc_texts)
+        if not spans:
+            return []
+        texts = [doc_texts[hits[n - 1].chunk.doc_id][s:e] for n, s, e in spans]
+        q = self.embedder.embed([question])[0]
+        vecs = self._vectors([f"{hits[n - 1].title}: {t}" for (n, *_), t in
+                              zip(spans, texts)])
+        focus, kind = focus_words(question), question_kind(question)
+        names = name_words(question, short_acronyms=False)
+        asked = {fold(w) for w in name_words(question, openers=True)} | numbers(question)
+        sent_stems = [stems(t) for t in texts]
+        # A focus word found in few candidate sentences tells more than one found in all.
+        idf = {w: math.log((len(texts) + 1) / (0.5 + sum(w in x for x in sent_stems)))
+               for w in focus}
+        total = sum(idf.values()) or 1.0
+        out = []
+        for (n, s, e), t, v, own_all in zip(spans, texts, vecs, sent_stems):
+            title = hits[n - 1].title
+            own = focus & own_all
+            implied = (focus & stems(title)) - own  # "the group" means the title's firm
+            f = {"meaning": sum(a * b for a, b in zip(q, v)),
+                 "focus": (sum(idf[w] for w in own) + 0.5 * sum(idf[w] for w in implied))
+                 / total,
+                 "fits": fits(kind, t),
+                 "names": (sum(mentions(f"{title} {t}", w) for w in names) / len(names)
+                           if names else 1.0),
+                 "rank": 1.0 / n,
+                 "new": float(any(fold(w) not in asked for w in name_words(t)) or
+                              bool(numbers(t) - asked)),
+                 "heading": float(_is_heading(t))}
+            out.append(Candidate(n, s, e, t, f, self.params.p(f)))
+        return sorted(out, key=lambda c: -c.p)
+
+    @staticmethod
+    def unmentioned(question: str, hits: list[Hit], doc_texts: dict[str, str]) -> list[str]:
+        """Names of the question that no retrieved article (title or text) mentions."""
+        everything = " ".join(f"{h.title} {doc_texts[h.chunk.doc_id]}" for h in hits)
+        return [w for w in name_words(question, short_acronyms=False)
+                if not mentions(everything, w)]
+
+    def decide(self, question: str, hits: list[Hit], doc_texts: dict[str, str]) -> Decision:
+        if self.unmentioned(question, hits, doc_texts):
+            # A question about a name no retrieved article mentions is not answerable
+            # from them, however similar the rest of the words are.
+            return Decision([], "a named entity not found")
+        ranked = self.candidates(question, hits, doc_texts)
+        if not ranked:
+            return Decision([], "no relevant source")
+        if ranked[0].p >= self.params.answer_at:
+            return Decision(ranked, None)
+        close = [c for c in ranked if c.features["focus"] > 0]
+        if question_kind(question) not in ("yesno", "other") and close and not any(
+                c.features["fits"] for c in close):
+            return Decision(ranked, "the asked-for kind of fact absent")
+        return Decision(ranked, "no relevant source")
