@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import date
 from typing import Any, Generator, Iterator
 
 from assistant import prompts
@@ -20,9 +21,11 @@ from assistant.errors import InvalidQuestion
 from assistant.evidence import Decision, Evidence
 from assistant.extractive import ExtractiveAnswerer
 from assistant.llm import LLM, Messages, make_llm
+from assistant.question import time_window, wants_recent
 from assistant.retrieval import Filters, HybridRetriever, Retriever
 from assistant.settings import Settings
 from assistant.store import Store
+from assistant.text import long_date
 from assistant.types import Answer, Citation, Hit
 
 REFUSAL = "Not in the sources: none of the ingested articles answers this question."
@@ -110,8 +113,21 @@ class Answerer:
 
     def stream(self, question: str, **filters: Any) -> Iterator[str | Answer]:
         """Yield checked answer text as it is produced (a sentence at a time), then the
-        final Answer."""
+        final Answer. An answer to a time-sensitive question ("this week", "recently")
+        ends by saying which date its facts are from."""
         question = self._check_question(question)
+        as_of = filters.get("as_of") or date.today().isoformat()
+        timely = wants_recent(question) or time_window(question, as_of) is not None
+        for piece in self._stream(question, **filters):
+            dates = [c.published for c in piece.citations if c.published] if isinstance(
+                piece, Answer) and not piece.refused and timely else []
+            if dates:
+                note = f" (As of {long_date(max(dates))}, the date of the newest source.)"
+                yield note
+                piece = replace(piece, text=piece.text + note, as_of=max(dates))
+            yield piece
+
+    def _stream(self, question: str, **filters: Any) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
         hits = self.retriever.search(question, self.settings.top_k,
                                      Filters(**filters) if filters else None)

@@ -6,6 +6,7 @@ the answer being written, not the session; Ctrl-D or /quit leaves.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Callable
 
@@ -17,6 +18,8 @@ HELP = """Ask a question about your articles; follow-up questions are understood
 Commands:
   /sources   list the indexed documents
   /reset     forget the conversation so far
+  /asof DAY  answer as of DAY (YYYY-MM-DD): nothing published later; "this week" is the
+             week before it. /asof alone shows it; /asof today goes back to today.
   /help      this help
   /quit      leave (also Ctrl-D)
 Enter sends; Esc then Enter adds a new line. Ctrl-C cancels an answer."""
@@ -93,6 +96,8 @@ def run_repl(a: Any, filters: dict[str, str]) -> int:
             elif cmd == "/reset":
                 chat.reset()
                 print("(conversation forgotten)")
+            elif cmd == "/asof":
+                _as_of(text.split()[1:], filters)
             elif cmd == "/sources":
                 for r in a.sources():
                     print(f"  {r.id}  {safe(r.title[:60])}  ({safe(r.uri)})")
@@ -105,6 +110,18 @@ def run_repl(a: Any, filters: dict[str, str]) -> int:
             _answer(chat, text, filters)
         except KeyboardInterrupt:  # a Ctrl-C that landed outside the answer's own guard
             print("\n(answer cancelled)", flush=True)
+
+
+def _as_of(args: list[str], filters: dict[str, str]) -> None:
+    """Show or set the day questions are asked as of."""
+    if args and args[0].lower() == "today":
+        filters.pop("as_of", None)
+    elif args:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args[0]):
+            print(f"/asof: {args[0]!r} is not a YYYY-MM-DD day")
+            return
+        filters["as_of"] = args[0]
+    print(f"(answering as of {filters.get('as_of', 'today')})")
 
 
 def _answer(chat: Any, question: str, filters: dict[str, str]) -> None:

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from assistant.errors import ConfigError
 from assistant.question import time_window, wants_recent
@@ -45,15 +45,32 @@ class Recency:
         return cls(raw["window_boost"], raw["recent_boost"], raw["tie_boost"],
                    raw["half_life_days"])
 
-    def bonus(self, query: str, as_of: str, published: str | None) -> float:
-        if not published or published > as_of:
-            return 0.0
+    def scorer(self, query: str, as_of: str) -> Callable[[str | None], float]:
+        """The bonus of an article published on a given day (None: undated) for
+        ``query`` asked as of ``as_of``."""
         window = time_window(query, as_of)
-        age = (date.fromisoformat(as_of) - date.fromisoformat(published)).days
-        decay = 0.5 ** (age / self.half_life_days)
-        inside = window is not None and window[0] <= published <= window[1]
-        return (self.window_boost * inside +
-                (self.recent_boost if wants_recent(query) else self.tie_boost) * decay)
+        strength = self.recent_boost if wants_recent(query) else self.tie_boost
+        today = date.fromisoformat(as_of)
+
+        def bonus(published: str | None) -> float:
+            if not published or published > as_of:
+                return 0.0
+            age = (today - date.fromisoformat(published)).days
+            inside = window is not None and window[0] <= published <= window[1]
+            return self.window_boost * inside + strength * 0.5 ** (age / self.half_life_days)
+
+        return bonus
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A query's candidate chunks before dates are weighed: fused rank scores, dense
+    similarities, chunk rows (doc_id, start, end, page) and publication days by doc."""
+
+    fused: dict[str, float]
+    similarity: dict[str, float]
+    rows: dict[str, tuple[str, int, int, int | None]]
+    published: dict[str, str | None]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -187,6 +204,11 @@ class HybridRetriever:
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
+        return self.rank(query, self.pool(query, k, filters), k,
+                         (filters.as_of if filters else None) or date.today().isoformat())
+
+    def pool(self, query: str, k: int, filters: Filters | None = None) -> Pool:
+        """The candidate chunks of dense and lexical search, fused by reciprocal rank."""
         allowed = None if filters is None or filters.empty else self.allowed_docs(filters)
         n = max(self.candidates, 3 * k)
         dense = self.dense(query, n, allowed)
@@ -200,14 +222,18 @@ class HybridRetriever:
         for ranking in (dense, lexical):
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        # Dates: the question's own time window, and newer articles among near-ties.
-        as_of = (filters.as_of if filters else None) or date.today().isoformat()
         published = self.store.published_of(sorted({rows[c][0] for c in fused}))
-        for cid in fused:
-            fused[cid] += self.recency.bonus(query, as_of, published.get(rows[cid][0]))
-        sim = dict(dense)
-        ranked = sorted(fused, key=lambda c: -fused[c])
-        return self._merge([(c, fused[c], sim.get(c)) for c in ranked], rows, k)
+        return Pool(fused, dict(dense), rows, published)
+
+    def rank(self, query: str, pool: Pool, k: int, as_of: str) -> list[Hit]:
+        """The pool ranked with the dates (the question's own time window, and newer
+        articles among near-ties), merged into at most k spans."""
+        bonus = self.recency.scorer(query, as_of)
+        score = {c: s + bonus(pool.published.get(pool.rows[c][0]))
+                 for c, s in pool.fused.items()}
+        ranked = sorted(score, key=lambda c: -score[c])
+        return self._merge([(c, score[c], pool.similarity.get(c)) for c in ranked],
+                           pool.rows, k)
 
     def _merge(self, ranked: list[tuple[str, float, float | None]],
                rows: dict[str, tuple[str, int, int, int | None]], k: int) -> list[Hit]:

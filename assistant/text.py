@@ -69,9 +69,9 @@ def add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
 
 
 # --- dates ---------------------------------------------------------------------------
-_MONTH = {m[:3]: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"], start=1)}
+_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"]
+_MONTH = {m[:3].lower(): i for i, m in enumerate(_MONTH_NAMES, start=1)}
 _MONTH_NAME = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
                r"Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
 _DATES = [  # (pattern, order of (year, month, day) groups)
@@ -94,6 +94,12 @@ def iso_date(value: str) -> str | None:
             if 1 <= mo <= 12 and 1 <= day <= 31 and 1900 <= year <= 2100:
                 found.append((match.start(), f"{year:04d}-{mo:02d}-{day:02d}"))
     return min(found)[1] if found else None
+
+
+def long_date(iso: str) -> str:
+    """"2026-05-08" -> "8 May 2026"."""
+    y, m, d = (int(x) for x in iso.split("-"))
+    return f"{d} {_MONTH_NAMES[m - 1]} {y}"
 
 
 def dateline_date(text: str, lines: int = 8, width: int = 80) -> str | None:

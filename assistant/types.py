@@ -145,6 +145,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "extractive"
     refusal_reason: str | None = None  # why it refused, when it did
+    as_of: str | None = None  # for a time-sensitive question: the date its facts are from
 
     @classmethod
     def refusal(cls, text: str, sources: list[Hit], *, reason: str, backend: str,
@@ -164,5 +165,5 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         return {"answer": self.text, "refused": self.refused,
                 "refusal_reason": self.refusal_reason, "backend": self.backend,
-                "citations": [c.to_dict() for c in self.citations],
+                "as_of": self.as_of, "citations": [c.to_dict() for c in self.citations],
                 "timings": dict(self.timings)}

@@ -1,7 +1,7 @@
 """The multiple-choice setting: show the choices and score the chosen index.
 
-With an LLM, the retrieved text and the numbered choices go into one prompt and the reply's
-first number is the choice. Without one, the choice best supported by the retrieved text
+With an LLM, the retrieved text and the numbered choices go into one prompt
+(``prompts/choose.txt``) and the reply's first number is the choice. Without one, the choice best supported by the retrieved text
 wins: one that the answer itself states, else the one whose words appear in the
 highest-ranked passages."""
 
@@ -10,12 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
+from assistant import prompts
 from assistant.eval.metrics import normalize_answer
-
-PROMPT = ("Use the context to answer the multiple-choice question. Reply with the number "
-          "of the correct choice only.\n\nContext:\n{context}\n\nQuestion: {question}\n"
-          "Choices:\n{choices}\n\nNumber of the correct choice:")
-
 
 def by_evidence(answer: str, passages: Sequence[str], choices: Sequence[str]) -> int:
     norm_answer = f" {normalize_answer(answer)} "
@@ -38,7 +34,7 @@ def by_evidence(answer: str, passages: Sequence[str], choices: Sequence[str]) ->
 
 def by_llm(llm: Any, question: str, passages: Sequence[str], choices: Sequence[str]) -> int:
     listed = "\n".join(f"{i}) {c}" for i, c in enumerate(choices))
-    reply = llm.complete([{"role": "user", "content": PROMPT.format(
-        context="\n\n".join(passages[:4]), question=question, choices=listed)}])
+    reply = llm.complete([{"role": "user", "content": prompts.render(
+        "choose", context="\n\n".join(passages[:4]), question=question, choices=listed)}])
     m = re.search(r"\d+", reply)
     return int(m.group()) if m and int(m.group()) < len(choices) else -1

@@ -20,13 +20,24 @@ from assistant.eval.harness import EvalConfig, run
 from assistant.eval.metrics import README_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "eval" / "realtimeqa"
+SHARED_ROOT = ROOT.parent / "shared"
+SHARED = SHARED_ROOT / "eval" / "realtimeqa"
 OUT = ROOT / "eval" / "out"
 COLUMNS = README_COLUMNS
 
 
 def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, EvalConfig]]:
+    dev = ROOT / "eval" / "dev_qa.jsonl"
     out = [
+        ("devset-test", "our dev set on real articles, test split, extractive",
+         EvalConfig(dataset="jsonl", data=dev, out=OUT / "devset-test", corpus=SHARED_ROOT,
+                    split="test")),
+        ("devset-dev", "our dev set on real articles, dev split, extractive",
+         EvalConfig(dataset="jsonl", data=dev, out=OUT / "devset-dev", corpus=SHARED_ROOT,
+                    split="dev")),
+        ("full", "RealTime QA both years, every article (1,508), per-question dates, "
+         "extractive", EvalConfig(dataset="realtimeqa", data=SHARED, out=OUT / "full",
+                                  choices=True, keep_index=True)),
         ("samples", "our 20 questions, extractive, 25% gold withheld",
          EvalConfig(dataset="jsonl", data=ROOT / "eval" / "samples_qa.jsonl", out=OUT / "samples",
                     corpus=ROOT / "samples", withhold_gold=0.25, seed=1)),
@@ -74,8 +85,8 @@ def main() -> None:
     ap.add_argument("--llm-base-url", help="also run the local-LLM evaluation against this "
                     "OpenAI-compatible endpoint")
     ap.add_argument("--llm-model", default="local", help="model name for that endpoint")
-    ap.add_argument("--only", nargs="*", help="run only these names (samples, rtqa2022, "
-                    "rtqa2026, rtqa2022-llm)")
+    ap.add_argument("--only", nargs="*", help="run only these names (devset-test, "
+                    "devset-dev, full, samples, rtqa2022, rtqa2026, rtqa2022-llm)")
     ap.add_argument("--table-only", action="store_true", help="do not run; rebuild the "
                     "table from eval/out/*/report.json")
     args = ap.parse_args()

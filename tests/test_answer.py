@@ -217,3 +217,22 @@ def test_answer_html(samples: Assistant) -> None:
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", ans.text)}
     assert numbers == set(range(1, len(numbers) + 1)), "sources cited are numbered 1..n"
     assert "answered by extractive" in html
+
+
+def test_time_sensitive_answers_say_the_date_of_their_facts(samples: Assistant) -> None:
+    ans = samples.ask("How much has Alibaba recently committed to AI?")
+    assert not ans.refused and ans.as_of == "2025-09-22"
+    assert ans.text.endswith("(As of 22 September 2025, the date of the newest source.)")
+    assert ans.to_dict()["as_of"] == "2025-09-22"
+    check_citations(samples, ans)
+    # A question without time words gets no date note.
+    assert samples.ask(CANONICAL).as_of is None
+    # Asked as of a day before the article, the article is not there.
+    assert samples.ask(CANONICAL, as_of="2025-01-01").refused
+
+
+def test_refusals_say_why(samples: Assistant) -> None:
+    assert samples.ask("Who leads Tencent?").refusal_reason == "a named entity not found"
+    ans = samples.ask("What is the boiling point of water on Mars?")
+    assert ans.refused and ans.refusal_reason in ("no relevant source",
+                                                  "the asked-for kind of fact absent")

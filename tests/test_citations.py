@@ -93,3 +93,11 @@ def test_question_entities() -> None:
                             "near the Texas border with Mexico") == []
     assert missing_entities("A bust near the Texas-Mexico border?", "in Texas") == [
         "Texas-Mexico"]
+
+
+def test_date_facts_are_checked_like_numbers() -> None:
+    src = [Hit(Chunk.of(DOC, 0, len(DOC.text)), 1.0)]
+    said = [s for s in DOC.text.split(". ") if "380" in s][0]
+    assert check_claims([(said, (1,))], src)[0].supported
+    wrong_year = check_claims([("In 2019 Alibaba pledged 380 billion yuan", (1,))], src)[0]
+    assert not wrong_year.supported and "2019" in wrong_year.missing

@@ -41,6 +41,18 @@ def test_repl_question_follow_up_and_quit(samples_home: Path) -> None:
     child.sendline("/reset")
     child.expect("conversation forgotten")
     child.expect("you>")
+    child.sendline("/asof 2025-01-01")  # before the Alibaba article was published
+    child.expect(r"answering as of 2025-01-01")
+    child.expect("you>")
+    child.sendline("How much has Alibaba committed to AI?")
+    child.expect("Not in the sources")
+    child.expect("you>")
+    child.sendline("/asof someday")
+    child.expect("not a YYYY-MM-DD day")
+    child.expect("you>")
+    child.sendline("/asof today")
+    child.expect(r"answering as of today")
+    child.expect("you>")
     child.sendcontrol("c")  # Ctrl-C at the prompt does not end the session
     child.expect("you>")
     child.sendline("/quit")
