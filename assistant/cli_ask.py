@@ -27,7 +27,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         out = answer.to_dict()
         print(json.dumps({k: out[k] for k in ("answer", "refused", "refusal_reason",
-                                              "backend", "citations")},
+                                              "as_of", "backend", "citations")},
                          indent=2, ensure_ascii=False))
         return 0
     print(safe(answer.text, lines=True))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from assistant.text import SPELLED, WORD, fold, name_words, quantities, stems
+from assistant.text import (QUESTION_WORDS, SPELLED, STOP, WORD, fold, name_words, quantities,
+                            stems)
 
 ROLES = (r"chief executive|ceo|president|prime minister|minister|founder|chair(?:man|woman)?"
          r"|director|head|leader|spokes(?:man|woman|person)|secretary|governor|mayor|author"
@@ -65,6 +66,8 @@ _KIND_RULES = [  # the rule matching earliest in the question wins; then "which 
 _YESNO = re.compile(r"(is|are|was|were|did|does|do|can|could|will|has|have|had|should)\b",
                     re.I)
 _KIND_PATTERNS = [(k, re.compile(p, re.I)) for k, p in _KIND_RULES]
+_ROLE_VERBS = {"lead", "leads", "led", "leading", "head", "heads", "headed", "run", "runs",
+               "ran", "chair", "chairs", "chaired", "found", "founded", "own", "owns"}
 # Words that only say what kind of answer is wanted: not focus words.
 _KIND_WORDS = {"much", "many", "big", "large", "high", "expensive", "old", "long", "far",
                "tall", "fast", "often", "wide", "number", "name", "amount", "year", "date",
@@ -84,8 +87,42 @@ def question_kind(question: str) -> str:
 
 def focus_words(question: str) -> set[str]:
     """Stems of the words a question is about: its content words, without the words
-    that only say what kind of answer is wanted ("much", "name", "year")."""
-    return stems(" ".join(w for w in WORD.findall(fold(question)) if w not in _KIND_WORDS))
+    that only say what kind of answer is wanted ("much", "name", "year"; for a question
+    about a person, the verbs of a role: "who leads X" asks for X's leader, whom a source
+    names as "chief executive")."""
+    skip = _KIND_WORDS | (_ROLE_VERBS if question_kind(question) == "person" else set())
+    return stems(" ".join(w for w in WORD.findall(fold(question)) if w not in skip))
+
+
+_RUN = re.compile(r"\b[A-Z][a-z'’\-]+(?:\s+(?:[A-Z]\.\s+)?[A-Z][a-z'’\-]+)+")
+# Last words of names that are not people's: organisations, places, events, works.
+_NOT_PERSON = re.compile(
+    r"(Group|Inc|Corp|Company|Co|Association|Bank|Party|University|College|Museum|Institute|"
+    r"Agency|Department|Ministry|Committee|Council|Commission|Foundation|Service|Network|"
+    r"Times|News|Post|Journal|Awards?|Games|Olympics|Cup|League|Club|Street|Avenue|River|"
+    r"Lake|City|County|State|States|Kingdom|Union|House|Center|Centre|Hotel|Palace|Abbey|"
+    r"Garden|Square|Hall|Stadium|Court|Republic|Airlines?|Motors|Systems|Technologies|"
+    r"Labs?|Studios?|Pictures|Records|Act|Bill|Day|Week|Moon|Sea|Ocean|Mountains?|Island|"
+    r"Valley|Park|Bridge|Station|Airport|Mall|Festival|Show|Series|Prize|Index|Exchange|"
+    r"Fund|Capital|Holdings|Partners|Ventures|Media|Press|Intelligence|Cloud|Team)['’]?s?")
+_MONTH_OR_DAY = re.compile(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|"
+                           r"Thu|Fri|Sat|Sun)[a-z]*")
+
+
+def person_names(text: str) -> list[str]:
+    """Runs of capitalised words that look like a person's name ("Eddie Wu", "Jessie
+    Buckley"): at least two words once leading function words, months and days are set
+    aside, the last not naming an organisation, a place or an event ("Alibaba Group")."""
+    out = []
+    for m in _RUN.finditer(text):
+        words = m.group().split()
+        while words and (words[0].lower() in QUESTION_WORDS or words[0].lower() in STOP
+                         or _MONTH_OR_DAY.fullmatch(words[0])):
+            words.pop(0)
+        if len(words) >= 2 and not _NOT_PERSON.fullmatch(words[-1]) and not any(
+                _MONTH_OR_DAY.fullmatch(w) for w in words):
+            out.append(" ".join(words))
+    return out
 
 
 _ROLE = re.compile(rf"\b({ROLES}|led by|headed by|founded by|according to)\b", re.I)
@@ -111,8 +148,8 @@ def fits(kind: str, sentence: str) -> float:
             sentence) else 0.0
     names = name_words(sentence)
     if kind == "person":
-        two = re.search(r"\b[A-Z][a-z'’\-]+\s+(?:[A-Z]\.\s+)?[A-Z][a-z'’\-]+", sentence)
-        return 1.0 if two and names else 0.5 if names and _ROLE.search(sentence) else 0.0
+        return 1.0 if person_names(sentence) else 0.5 if names and _ROLE.search(
+            sentence) else 0.0
     if kind == "place":
         return 1.0 if _PLACE.search(sentence) else 0.5 if names else 0.0
     return 1.0 if names else 0.0  # organisation

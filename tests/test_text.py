@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.question import fits, focus_words, question_kind, time_window, wants_recent
+from assistant.question import (fits, focus_words, person_names, question_kind, time_window,
+                                wants_recent)
 from assistant.text import (iso_date, mentions, name_words, numbers, quantities,
                             sentence_spans)
 
@@ -255,6 +256,8 @@ def test_numbers_focus_and_mentions() -> None:
     assert focus_words("How much has Alibaba committed to AI?") == {"alibaba", "commit", "ai"}
     assert focus_words("What is the name of Alibaba's chief executive?") >= {"alibaba",
                                                                           "execut"}
+    assert focus_words("Who leads Alibaba?") == {"alibaba"}  # "leads": the role asked for
+    assert focus_words("What leads to inflation?") == {"lead", "inflat"}
     assert mentions("the BAFTA Awards", "BAFTAs")
     assert mentions("in Texas and Mexico", "Texas-Mexico")
     assert not mentions("in Texas", "Texas-Mexico")
@@ -287,3 +290,19 @@ def test_wants_recent() -> None:
     assert wants_recent("What has Alibaba recently announced?")
     assert wants_recent("Which agency said this week it is running out of cash?")
     assert not wants_recent("How much has Alibaba committed to AI?")
+
+
+PEOPLE = [
+    ("Chief executive Eddie Wu has described the shift", ["Eddie Wu"]),
+    ("Alibaba Group, best known for its Taobao and Tmall shopping sites", []),
+    ("Revenue at the Cloud Intelligence Group grew 26%", []),
+    ("In February 2025 the Hangzhou-based group said", []),
+    ("Dr. Jill Biden tested positive", ["Jill Biden"]),
+    ("The Winter Games return to the Beehive State", []),
+    ("said Patrick De Haan, head of petroleum analysis", ["Patrick De Haan"]),
+]
+
+
+@pytest.mark.parametrize("text,expected", PEOPLE)
+def test_person_names(text: str, expected: list[str]) -> None:
+    assert person_names(text) == expected
