@@ -37,7 +37,7 @@ def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, Eva
                     split="dev")),
         ("full", "RealTime QA both years, every article (1,508), per-question dates, "
          "extractive", EvalConfig(dataset="realtimeqa", data=SHARED, out=OUT / "full",
-                                  choices=True, keep_index=True)),
+                                  choices=True, keep_index=True, baseline=False)),
         ("samples", "our 20 questions, extractive, 25% gold withheld",
          EvalConfig(dataset="jsonl", data=ROOT / "eval" / "samples_qa.jsonl", out=OUT / "samples",
                     corpus=ROOT / "samples", withhold_gold=0.25, seed=1)),

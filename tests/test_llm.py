@@ -3,6 +3,8 @@ exact cases, and llama.cpp's server with a real (tiny) model for the protocol.""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import time
 from pathlib import Path
 
@@ -55,8 +57,13 @@ def test_exact_cases(samples_home: Path, real_embedder,
         assert ans.text.endswith("[1]") and not ans.refused
         openai_fake.script({"content": "Alibaba plans to spend 500 billion yuan on AI [1]."})
         ans = a.ask(CANONICAL)
-        # A figure that is not in the cited source is not an answer; the passage is close
-        # to the question, so its own sentences are quoted instead.
+        # A figure that is not in the cited source is not an answer: a refusal ...
+        assert "500" not in ans.text and ans.refusal_reason == "no supported claim"
+        # ... or, when the evidence is at least as strong as the fitted confident_at
+        # (here: any), the passage's own sentences, quoted.
+        a.answerer.evidence.params = replace(a.answerer.evidence.params, confident_at=0.0)
+        openai_fake.script({"content": "Alibaba plans to spend 500 billion yuan on AI [1]."})
+        ans = a.ask(CANONICAL)
         assert "500" not in ans.text and "380 billion yuan" in ans.text
         assert ans.backend == "extractive (openai:test-model declined)"
         openai_fake.script({"status": 429, "body": b'{"error": {"message": "slow down"}}'},

@@ -204,7 +204,7 @@ def test_web_page_in_a_real_browser(server: str, tmp_path: Path) -> None:
         page.click("#answer .cite >> nth=0")
         page.wait_for_selector("#source mark")
         quote = page.inner_text("#source mark")
-        assert "380 billion yuan" in quote
+        assert "billion yuan" in quote and quote in page.inner_text("#answer")
         assert "published 2025-09-22" in page.inner_text("#source")
         page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         browser.close()
