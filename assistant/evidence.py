@@ -147,11 +147,12 @@ class Evidence:
         idf = {w: math.log((len(texts) + 1) / (0.5 + sum(w in x for x in sent_stems)))
                for w in focus}
         total = sum(idf.values()) or 1.0
+        title_stems = {n: stems(h.title) for n, h in enumerate(hits, start=1)}
         out = []
         for (n, s, e), t, v, own_all in zip(spans, texts, vecs, sent_stems):
             title = hits[n - 1].title
             own = focus & own_all
-            implied = (focus & stems(title)) - own  # "the group" means the title's firm
+            implied = (focus & title_stems[n]) - own  # "the group" means the title's firm
             f = {"meaning": sum(a * b for a, b in zip(q, v)),
                  "focus": (sum(idf[w] for w in own) + 0.5 * sum(idf[w] for w in implied))
                  / total,
