@@ -100,3 +100,32 @@ def test_multiple_choice_by_evidence_and_llm() -> None:
     assert by_llm(llm, "Which city?", passages, choices) == 1
     assert "1) Minneapolis" in llm.calls[0][0]["content"]
     assert by_llm(ScriptedLLM("7"), "Which city?", passages, choices) == -1
+
+
+def test_fit_recovers_a_separable_decision() -> None:
+    """The fitting script on synthetic questions: the sentence holding the answer has a
+    higher meaning, unanswerable questions have none; the fit must rank it first and put
+    ``answer_at`` between the two kinds of question, on held-out folds too."""
+    import numpy as np
+
+    from assistant.eval import fit as F
+
+    rng = np.random.default_rng(0)
+    width = len(F.FEATURES)
+    examples = []
+    for i in range(60):
+        x = rng.uniform(0.0, 0.4, size=(8, width))
+        answerable = i % 3 != 0
+        y = np.zeros(8, dtype=bool)
+        if answerable:
+            x[3, 0] = 0.9  # "meaning" of the answer sentence
+            y[3] = True
+        examples.append(F.Example(f"q{i}", "dev set" if i % 2 else "realtimeqa",
+                                  f"article{i // 4}", answerable, False, x, y))
+    params = F.fit(examples)
+    w = np.array([params["weights"][f] for f in F.FEATURES])
+    got = F.summary(examples, F.outcomes(examples, w, params["bias"], params["answer_at"]))
+    assert got["answerable_correct"] == 1.0 and got["unanswerable_refused"] == 1.0
+    assert params["weights"]["meaning"] > 0 and 0 < params["answer_at"] < 1
+    held_out = F.cross_validate(examples)
+    assert held_out["answerable_correct"] == 1.0 and held_out["unanswerable_refused"] == 1.0
