@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.citations import missing_entities, question_entities
 from assistant.embedder import Embedder
 from assistant.question import fits, focus_words, question_kind
 from assistant.text import fold, mentions, name_words, numbers, sentence_spans, stems
@@ -140,7 +141,7 @@ class Evidence:
         vecs = self._vectors([f"{hits[n - 1].title}: {t}" for (n, *_), t in
                               zip(spans, texts)])
         focus, kind = focus_words(question), question_kind(question)
-        names = name_words(question, short_acronyms=False)
+        names = question_entities(question)
         asked = {fold(w) for w in name_words(question, openers=True)} | numbers(question)
         sent_stems = [stems(t) for t in texts]
         # A focus word found in few candidate sentences tells more than one found in all.
@@ -169,9 +170,8 @@ class Evidence:
     @staticmethod
     def unmentioned(question: str, hits: list[Hit], doc_texts: dict[str, str]) -> list[str]:
         """Names of the question that no retrieved article (title or text) mentions."""
-        everything = " ".join(f"{h.title} {doc_texts[h.chunk.doc_id]}" for h in hits)
-        return [w for w in name_words(question, short_acronyms=False)
-                if not mentions(everything, w)]
+        return missing_entities(question, " ".join(f"{h.title} {doc_texts[h.chunk.doc_id]}"
+                                                   for h in hits))
 
     def decide(self, question: str, hits: list[Hit], doc_texts: dict[str, str]) -> Decision:
         if self.unmentioned(question, hits, doc_texts):
