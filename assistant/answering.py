@@ -136,7 +136,8 @@ class Answerer:
             yield from self._refuse(hits, timings, "nothing ingested yet", EMPTY)
             return
         t1 = time.perf_counter()
-        docs = {h.chunk.doc_id: self.store.get(h.chunk.doc_id).text for h in hits}
+        # Each document's text is read once per answer, and only for the hits used.
+        docs = {d: self.store.get(d).text for d in dict.fromkeys(h.chunk.doc_id for h in hits)}
         decision = self.evidence.decide(question, hits, docs)
         if decision.refusal:
             yield from self._refuse(hits, timings, decision.refusal, t1=t1)

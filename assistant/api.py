@@ -16,7 +16,7 @@ from assistant.answering import Answerer
 from assistant.chat import ChatSession
 from assistant.embedder import Embedder, make_embedder
 from assistant.llm import LLM
-from assistant.retrieval import Filters, LexicalIndex, as_langchain_retriever
+from assistant.retrieval import Filters, as_langchain_retriever
 from assistant.errors import ConfigError
 from assistant.settings import Settings, load_settings
 from assistant.store import CheckReport, Store
@@ -74,10 +74,8 @@ class Assistant:
               on_wait: Callable[[str], None] | None = None) -> CheckReport:
         """Verify that chunk rows, vectors, documents and the lexical index agree; with
         ``repair=True`` (under the write lock) re-embed missing vectors, delete orphans and
-        finish interrupted writes."""
-        report = self.store.repair(on_wait) if repair else self.store.check()
-        report.lexical = LexicalIndex(self.store).check()
-        return report
+        finish interrupted writes and rebuild a lexical index that disagrees."""
+        return self.store.repair(on_wait) if repair else self.store.check()
 
     # --- read side ----------------------------------------------------------------------
     def sources(self) -> list[DocRecord]:

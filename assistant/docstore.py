@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from assistant import lexical
 from assistant.errors import StoreError
-from assistant.types import Chunk, DocRecord, Document
+from assistant.types import Chunk, DocRecord, Document, Filters
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -26,6 +27,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS documents_published ON documents(published);
 CREATE TABLE IF NOT EXISTS journal (
     doc_id TEXT PRIMARY KEY, uri TEXT NOT NULL, chunk_ids TEXT NOT NULL, started REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,7 +46,10 @@ class DocStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA + lexical.SCHEMA)
+        self._counted: tuple[int, int, int] = (-1, 0, 0)  # version, documents, chunks
+        if self.get_info("lexical") != lexical.LAYOUT:
+            self.rebuild_lexical()
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -128,6 +133,23 @@ class DocStore:
                 f"SELECT id, published FROM documents WHERE id IN ({q})", part))
         return out
 
+    def passages(self, spans: list[tuple[str, int, int]]
+                 ) -> list[tuple[str, str, str | None, str] | None]:
+        out: list[tuple[str, str, str | None, str] | None] = []
+        for doc_id, start, end in spans:
+            row = self._db.execute("SELECT uri, title, published, substr(text, ?, ?) FROM "
+                                   "documents WHERE id=?", (start + 1, end - start, doc_id))
+            out.append(row.fetchone())
+        return out
+
+    def chunk_metas(self) -> Iterator[tuple[str, tuple[str, str, int, int, int | None,
+                                                       str | None]]]:
+        """(chunk id, (doc_id, uri, start, end, page, published)) of every chunk."""
+        for cid, *rest in self._db.execute(
+                'SELECT c.id, c.doc_id, d.uri, c.start, c."end", c.page, d.published '
+                "FROM chunks c JOIN documents d ON d.id = c.doc_id"):
+            yield cid, tuple(rest)  # type: ignore[misc]
+
     def text_lengths(self) -> dict[str, int]:
         """doc id -> length of its text (without loading the texts)."""
         return dict(self._db.execute("SELECT id, length(text) FROM documents"))
@@ -153,27 +175,66 @@ class DocStore:
         yield from self._db.execute('SELECT id, doc_id, start, "end" FROM chunks '
                                     "ORDER BY doc_id, start")
 
+    def share(self, filters: Filters) -> float:
+        """The fraction of documents that pass ``filters`` (0 when there are none)."""
+        lo, hi = filters.days()
+        sql = "SELECT COUNT(*) FROM documents WHERE (published BETWEEN ? AND ?"
+        sql += " OR published IS NULL)" if lo == 0 else ")"
+        args: list[Any] = [_iso(max(lo, 1)), _iso(hi)]
+        if filters.uri:
+            sql += " AND uri >= ? AND uri < ?"
+            args += [filters.uri, filters.uri + "\U0010ffff"]
+        total = self.count()[0]
+        return self._db.execute(sql, args).fetchone()[0] / total if total else 0.0
+
+    def lexical_search(self, words: list[str], n: int, filters: Filters | None = None
+                       ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the n best chunks for ``words`` (see lexical.py)."""
+        return lexical.search(self._db, words, n, self.count()[1], filters)
+
+    def lexical_problem(self) -> str | None:
+        """How the lexical index disagrees with the chunk rows, or None."""
+        return lexical.problem(self._db)
+
     def count(self) -> tuple[int, int]:
-        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        return docs, chunks
+        """(documents, chunks), counted again only when the store has changed."""
+        version = self.version()
+        if self._counted[0] != version:
+            docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            self._counted = (version, docs, chunks)
+        return self._counted[1], self._counted[2]
 
     def version(self) -> int:
         """Changes whenever documents are committed or removed (for derived indexes)."""
         return int(self.get_info("version") or 0)
 
     # --- journal ------------------------------------------------------------------------
-    def begin(self, doc_id: str, uri: str, chunk_ids: list[str]) -> None:
-        """Record that chunks of ``doc_id`` are about to be written to the vector index."""
-        self._db.execute("INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?)",
-                         (doc_id, uri, json.dumps(chunk_ids), time.time()))
+    def begin(self, entries: list[tuple[str, str, list[str]]]) -> None:
+        """Record that the chunks of these (doc_id, uri, chunk ids) are about to be written
+        to the vector index."""
+        now = time.time()
+        self._transaction(lambda db: db.executemany(
+            "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?)",
+            [(d, u, json.dumps(c), now) for d, u, c in entries]))
 
     def pending(self) -> list[tuple[str, str, list[str]]]:
         return [(d, u, json.loads(c)) for d, u, c in
                 self._db.execute("SELECT doc_id, uri, chunk_ids FROM journal")]
 
-    def end(self, doc_id: str) -> None:
-        self._db.execute("DELETE FROM journal WHERE doc_id=?", (doc_id,))
+    def end(self, doc_ids: list[str]) -> None:
+        self._transaction(lambda db: db.executemany("DELETE FROM journal WHERE doc_id=?",
+                                                    [(d,) for d in doc_ids]))
+
+    def _transaction(self, work: Any) -> None:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     # --- writes -------------------------------------------------------------------------
     def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
@@ -187,6 +248,7 @@ class DocStore:
             stale: list[str] = []
             if old:
                 stale = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id=?", old)]
+                lexical.unindex(db, old[0])
                 db.execute("DELETE FROM chunks WHERE doc_id=?", old)
                 db.execute("DELETE FROM documents WHERE id=?", old)
             db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -194,6 +256,7 @@ class DocStore:
                         json.dumps(doc.meta), source_hash, time.time()))
             db.executemany('INSERT INTO chunks VALUES (?, ?, ?, ?, ?)',
                            [(c.id, c.doc_id, c.start, c.end, p) for c, p in zip(chunks, pages)])
+            lexical.index(db, doc.id)
             self._bump(db)
             db.execute("COMMIT")
         except BaseException:
@@ -212,6 +275,7 @@ class DocStore:
         try:
             db.execute("BEGIN IMMEDIATE")
             ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+            lexical.unindex(db, doc_id)
             db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
             self._bump(db)
@@ -221,10 +285,28 @@ class DocStore:
             raise
         return ids
 
+    def rebuild_lexical(self, force: bool = False) -> None:
+        """(Re)build the lexical index from the chunk rows in one transaction: a store
+        made before it existed gets it on first open; ``check`` finds any disagreement."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if force or self.get_info("lexical") != lexical.LAYOUT or self.lexical_problem():
+                lexical.rebuild(db)
+                self.set_info("lexical", lexical.LAYOUT)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     @staticmethod
     def _bump(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO info VALUES ('version', '1') ON CONFLICT(key) DO UPDATE "
                    "SET value = CAST(value AS INTEGER) + 1")
+
+
+def _iso(day: int) -> str:
+    return f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}"
 
 
 def _doc(row: tuple[Any, ...]) -> Document:

@@ -7,12 +7,22 @@ its installed path with ``HF_HUB_OFFLINE=1``: nothing is ever downloaded. Two ba
   (per-channel, dynamic) with ONNX Runtime; about 2x the float model's speed on CPU with
   cosine similarity ~0.99 to its vectors. Cached under ``Settings.cache_dir``.
 - ``torch``: sentence-transformers in float32, the reference.
+- ``torch-bf16``: the same in bfloat16 (fast only on CPUs with native bf16: AMX or
+  AVX512-BF16).
+- ``auto`` (default): whichever of these encodes fastest on this CPU, measured once per
+  CPU model and flags (``choose_backend``) and remembered in ``Settings.cache_dir``.
+
+All forms give vectors within a tested tolerance of each other (cosine >= 0.99), so an
+index may be written by one and searched by another: ``same_model`` compares names
+without the form's suffix.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 import threading
 import warnings
 from pathlib import Path
@@ -22,6 +32,7 @@ from assistant.errors import ConfigError
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
+PROBE_TEXTS = 64  # chunk-sized texts each form encodes when ``auto`` times them
 
 
 class Embedder(Protocol):
@@ -63,16 +74,24 @@ def _offline() -> None:
     transformers.logging.set_verbosity_error()
 
 
+def same_model(a: str | None, b: str) -> bool:
+    """Whether two embedder names are forms of one model (``+int8``, ``+bf16``)."""
+    return a is not None and a.split("+")[0] == b.split("+")[0]
+
+
 class SentenceTransformerEmbedder:
-    """sentence-transformers in float32 on CPU (the reference backend)."""
+    """sentence-transformers on CPU: float32 (the reference), or bfloat16."""
 
     _cache: dict[str, Any] = {}
     _lock = threading.Lock()
 
-    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 64) -> None:
+    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 64,
+                 bf16: bool = False) -> None:
         self._path = model_path(model)
-        self.name = PACKAGED_MODEL if model == PACKAGED_MODEL else self._path.name
+        self.name = (PACKAGED_MODEL if model == PACKAGED_MODEL else self._path.name) + (
+            "+bf16" if bf16 else "")
         self.batch_size = batch_size
+        self.bf16 = bf16
 
     @property
     def _model(self) -> Any:
@@ -94,12 +113,15 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        with warnings.catch_warnings():
+        import torch
+
+        with warnings.catch_warnings(), torch.autocast("cpu", torch.bfloat16,
+                                                       enabled=self.bf16):
             warnings.simplefilter("ignore")
             vecs = self._model.encode(list(texts), batch_size=self.batch_size,
-                                      normalize_embeddings=True, convert_to_numpy=True,
+                                      normalize_embeddings=True, convert_to_tensor=True,
                                       show_progress_bar=False)
-        return vecs.tolist()
+        return vecs.float().cpu().numpy().tolist()
 
 
 class OnnxEmbedder:
@@ -216,9 +238,72 @@ def export_int8(path: Path, target: Path) -> None:
         os.replace(Path(tmp) / "int8.onnx", target)
 
 
+def cpu() -> tuple[str, set[str]]:
+    """This CPU's model name and feature flags (Linux; empty elsewhere)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "", set()
+    name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                 if ln.startswith("model name")), "")
+    flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines()
+                  if ln.startswith("flags")), [])
+    return name, set(flags)
+
+
+def candidates(flags: set[str]) -> list[str]:
+    """The forms worth timing here: bfloat16 only with native support (elsewhere it is
+    emulated, several times slower than float32)."""
+    return ["onnx-int8", "torch"] + (
+        ["torch-bf16"] if flags & {"amx_bf16", "avx512_bf16"} else [])
+
+
+def build(backend: str, model: str, cache_dir: Path | None, batch_size: int) -> Embedder:
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, batch_size)
+    if backend == "torch-bf16":
+        return SentenceTransformerEmbedder(model, batch_size, bf16=True)
+    return OnnxEmbedder(model, cache_dir, batch_size)
+
+
+def choose_backend(model: str, cache_dir: Path, batch_size: int,
+                   cpu_info: tuple[str, set[str]] | None = None) -> str:
+    """The fastest form for this CPU: each candidate encodes the same PROBE_TEXTS texts
+    (best of two, after a warm-up); the choice is remembered per model and CPU."""
+    name, flags = cpu_info or cpu()
+    key = hashlib.sha256(f"{model}|{name}|{' '.join(sorted(flags))}".encode()).hexdigest()
+    path = cache_dir.expanduser() / "encoder-choice.json"
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key in known:
+        return str(known[key]["backend"])
+    words = "the agency said on Tuesday that its budget for the year would rise".split()
+    sample = [" ".join(words[(i + j) % len(words)] for j in range(150))
+              for i in range(PROBE_TEXTS)]
+    seconds = {}
+    for backend in candidates(flags):
+        embedder = build(backend, model, cache_dir, batch_size)
+        embedder.embed(sample[:4])  # load
+        runs = []
+        for _ in range(2):
+            t = time.perf_counter()
+            embedder.embed(sample)
+            runs.append(time.perf_counter() - t)
+        seconds[backend] = min(runs)
+    choice = min(seconds, key=lambda b: seconds[b])
+    known[key] = {"backend": choice, "seconds": seconds, "cpu": name}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(known, indent=1))
+    os.replace(tmp, path)
+    return choice
+
+
 def make_embedder(settings: Any) -> Embedder:
     """An embeddings server when ``settings.embed_base_url`` is set, else the in-process
-    model in the form ``settings.embed_backend`` names."""
+    model in the form ``settings.embed_backend`` names (``auto``: the fastest here)."""
     if settings.embed_base_url:
         from assistant.embed_server import OpenAIEmbedder
 
@@ -226,6 +311,8 @@ def make_embedder(settings: Any) -> Embedder:
                               settings.embed_api_key, batch_size=settings.embed_batch_size,
                               concurrency=settings.embed_concurrency,
                               timeout=settings.llm_timeout, retries=settings.llm_retries)
-    if settings.embed_backend == "torch":
-        return SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch_size)
-    return OnnxEmbedder(settings.embed_model, settings.cache_dir, settings.embed_batch_size)
+    backend = settings.embed_backend
+    if backend == "auto":
+        backend = choose_backend(settings.embed_model, settings.cache_dir,
+                                 settings.embed_batch_size)
+    return build(backend, settings.embed_model, settings.cache_dir, settings.embed_batch_size)

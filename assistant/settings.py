@@ -43,9 +43,10 @@ class Settings(BaseSettings):
     # --- embedding ----------------------------------------------------------------------
     embed_model: str = Field("all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (the "
                              "packaged model) or a local sentence-transformers directory.")
-    embed_backend: Literal["onnx-int8", "torch"] = Field(
-        "onnx-int8", description="'onnx-int8': the model exported to ONNX and int8-quantised "
-        "(about 2x faster on CPU); 'torch': sentence-transformers in float32.")
+    embed_backend: Literal["auto", "onnx-int8", "torch", "torch-bf16"] = Field(
+        "auto", description="'auto': the fastest form on this CPU, timed once and "
+        "remembered; 'onnx-int8': the model exported to ONNX and int8-quantised; 'torch': "
+        "sentence-transformers in float32; 'torch-bf16': in bfloat16 (AMX CPUs).")
     cache_dir: Path = Field(Path("~/.cache/assistant"), description="Where derived model "
                             "files (the ONNX export) are cached; shared by all homes.")
     embed_batch_size: int = Field(16, ge=1, le=4096, description="Chunks per encode call "

@@ -14,24 +14,29 @@ seen by the lock holder can only belong to a writer that is gone. Readers never 
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import threading
-import time
-from contextlib import contextmanager
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant.docstore import DocStore
-from assistant.embedder import Embedder
-from assistant.errors import EmbedderMismatch, NotFound, StoreBusy
+from assistant.documents import DocumentStore
+from assistant.embedder import Embedder, same_model
+from assistant.errors import EmbedderMismatch, NotFound
+from assistant.lock import WriteLock
 from assistant.settings import Settings
-from assistant.types import Chunk, DocRecord, Document, embedding_text
+from assistant.text import search_terms
+from assistant.types import (Chunk, DocRecord, Document, Filters, day_number,
+                             embedding_text)
 from assistant.vectors import VectorHit, VectorIndex
 
 log = logging.getLogger(__name__)
+# The share of documents passing a filter above which dense search filters its own
+# results rather than asking Chroma to: at 1M chunks Chroma's filtered query costs about
+# as much as a 2/share-times larger plain one here (benchmarks/scale.py).
+POST_FILTER_SHARE = 0.2
+VECTOR_META = "day-1"  # the vector metadata layout; an older store is migrated on open
 
 __all__ = ["CheckReport", "Store", "VectorHit"]
 
@@ -81,77 +86,6 @@ class CheckReport:
         return text
 
 
-class WriteLock:
-    """One writer per store across processes (``flock``) and threads; re-entrant in the
-    thread that holds it. ``on_first`` runs each time the lock is newly taken."""
-
-    def __init__(self, path: Path, timeout: float, on_first: Callable[[], None]) -> None:
-        self.path = path
-        self.timeout = timeout
-        self.on_first = on_first
-        self._thread = threading.RLock()
-        self._depth = 0
-        self._fd: int | None = None
-
-    @contextmanager
-    def held(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        deadline = time.monotonic() + self.timeout
-        if not self._thread.acquire(timeout=self.timeout):
-            raise self._busy()
-        try:
-            if self._depth == 0:
-                self._take(deadline, on_wait)
-            self._depth += 1
-            try:
-                if self._depth == 1:
-                    self.on_first()
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._release()
-        finally:
-            self._thread.release()
-
-    def _take(self, deadline: float, on_wait: Callable[[str], None] | None) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise self._busy() from None
-                if not told and on_wait is not None:
-                    on_wait(f"waiting: another writer ({self.holder()}) is using this "
-                            f"store; up to {self.timeout:g}s (ASSISTANT_WRITE_LOCK_TIMEOUT)")
-                    told = True
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-
-    def _release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def holder(self) -> str:
-        try:
-            pid = self.path.read_text().strip()
-        except OSError:
-            pid = ""
-        return f"pid {pid}" if pid else "another thread or process"
-
-    def _busy(self) -> StoreBusy:
-        return StoreBusy(f"{self.path.parent}: another writer ({self.holder()}) held the "
-                         f"store for over {self.timeout:g}s; try again when it has finished "
-                         "or raise ASSISTANT_WRITE_LOCK_TIMEOUT")
-
-
 class Store:
     """Documents + vectors, kept consistent: the only door to either."""
 
@@ -162,18 +96,40 @@ class Store:
         home.mkdir(parents=True, exist_ok=True)
         name = settings.collection if not settings.chroma_url else (
             f"{settings.collection}@{settings.chroma_url}")
-        self._docs = DocStore(home / f"documents-{_safe(name)}.sqlite")
+        self._docs: DocumentStore = DocStore(home / f"documents-{_safe(name)}.sqlite")
         recorded = self._docs.get_info("embedder")
-        if recorded and recorded != embedder.name:
+        if recorded and not same_model(recorded, embedder.name):
             raise EmbedderMismatch(
                 f"{home}: documents were indexed with embedder {recorded!r}, not "
                 f"{embedder.name!r}; use the same embedding settings or another ASSISTANT_HOME")
         self._vectors = VectorIndex(settings, embedder)
         self._lock = WriteLock(self._docs.path.with_suffix(".lock"),
                                settings.write_lock_timeout, self.recover)
-        if not recorded:
+        if not recorded or self._docs.get_info("vector_meta") != VECTOR_META:
             with self.writing():
-                self._docs.set_info("embedder", embedder.name)
+                if not recorded:
+                    self._docs.set_info("embedder", embedder.name)
+                self._migrate_vector_meta()
+
+    def rebuild_lexical(self) -> None:
+        """Rebuild the lexical index from the chunk rows (``repair`` does it when ``check``
+        finds a disagreement; benchmarks time it)."""
+        with self.writing():
+            self._docs.rebuild_lexical(force=True)
+
+    def _migrate_vector_meta(self) -> None:
+        """Give vectors written by an older version the metadata filters need now (their
+        publication day), from the chunk rows; idempotent, run once per store."""
+        if self._docs.get_info("vector_meta") == VECTOR_META:
+            return
+        batch: list[tuple[str, dict[str, Any]]] = []
+        for cid, meta in self._docs.chunk_metas():
+            batch.append((cid, _meta_of(*meta)))
+            if len(batch) == 1000:
+                self._vectors.update_meta(batch)
+                batch = []
+        self._vectors.update_meta(batch)
+        self._docs.set_info("vector_meta", VECTOR_META)
 
     @property
     def path(self) -> Path:
@@ -192,14 +148,29 @@ class Store:
     def put(self, doc: Document, chunks: list[Chunk], vectors: list[list[float]],
             source_hash: str) -> None:
         """Store ``doc`` (replacing what its uri held) with its chunks, atomically."""
-        pages = [doc.page_at(c.start) for c in chunks]
-        ids = [c.id for c in chunks]
+        self.put_many([(doc, chunks, vectors, source_hash)])
+
+    def put_many(self, items: list[tuple[Document, list[Chunk], list[list[float]], str]]
+                 ) -> None:
+        """Store several (document, chunks, vectors, source hash) at once: one journal
+        write and one vector upsert for all (the vector index's cost is per call), then
+        each document's own atomic commit."""
+        if not items:
+            return
+        pages = [[doc.page_at(c.start) for c in chunks] for doc, chunks, _, _ in items]
         with self.writing():
-            self._docs.begin(doc.id, doc.uri, ids)
-            self._vectors.upsert(ids, vectors, [_meta(doc, c, p) for c, p in zip(chunks, pages)])
-            stale = self._docs.commit(doc, chunks, pages, source_hash)
-            self._vectors.delete(stale)
-            self._docs.end(doc.id)
+            self._docs.begin([(doc.id, doc.uri, [c.id for c in chunks])
+                              for doc, chunks, _, _ in items])
+            self._vectors.upsert(
+                [c.id for _, chunks, _, _ in items for c in chunks],
+                [v for _, _, vectors, _ in items for v in vectors],
+                [_meta(doc, c, p) for (doc, chunks, _, _), ps in zip(items, pages)
+                 for c, p in zip(chunks, ps)])
+            replaced = [c for (doc, chunks, _, h), ps in zip(items, pages)
+                        for c in self._docs.commit(doc, chunks, ps, h)]
+            new = {c.id for _, chunks, _, _ in items for c in chunks}
+            self._vectors.delete([c for c in replaced if c not in new])
+            self._docs.end([doc.id for doc, _, _, _ in items])
 
     def touch(self, uri: str, source_hash: str) -> None:
         """Record a new source hash for an unchanged text (e.g. a re-saved file)."""
@@ -221,15 +192,17 @@ class Store:
         """Repair what an interrupted write left behind (runs under the write lock, when
         it is taken). Returns the entries repaired."""
         pending = self._docs.pending()
+        replaced = False
         for doc_id, uri, chunk_ids in pending:
             committed = set(self._docs.chunk_ids_of(doc_id))
             # Vectors written for a commit that never happened are orphans: drop them.
             self._vectors.delete([c for c in chunk_ids if c not in committed])
-            if committed:
-                # The commit happened; stale vectors of the replaced version may remain.
-                self._drop_vectors_without_rows()
-            self._docs.end(doc_id)
+            # When the commit happened, stale vectors of the replaced version may remain.
+            replaced = replaced or bool(committed)
             log.info("recovered interrupted write of %s", uri)
+        if replaced:
+            self._drop_vectors_without_rows()
+        self._docs.end([doc_id for doc_id, _, _ in pending])
         return len(pending)
 
     def _drop_vectors_without_rows(self) -> None:
@@ -253,6 +226,7 @@ class Store:
         r.bad_spans = sorted(cid for cid, (d, s, e) in rows.items()
                              if not 0 <= s < e <= lengths.get(d, -1))
         r.pending_writes = [uri for _, uri, _ in self._docs.pending()]
+        r.lexical = self._docs.lexical_problem()
         return r
 
     def repair(self, on_wait: Callable[[str], None] | None = None) -> CheckReport:
@@ -269,6 +243,8 @@ class Store:
                 self._vectors.upsert([c.id for c in chunks], vectors,
                                      [_meta(doc, c, doc.page_at(c.start)) for c in chunks])
             self._vectors.delete(found.orphan_vectors)
+            if found.lexical:
+                self._docs.rebuild_lexical()
             after = self.check()
             after.repaired = {"re-embedded": len(found.rows_without_vectors),
                               "orphans deleted": len(found.orphan_vectors)}
@@ -323,8 +299,39 @@ class Store:
         return self._docs.version()
 
     def vector_search(self, query: str, k: int,
-                      where: dict[str, Any] | None = None) -> list[VectorHit]:
-        return self._vectors.query(self._embedder.embed([query])[0], k, where)
+                      filters: Filters | None = None) -> list[VectorHit]:
+        """The k chunks nearest in meaning to ``query`` within ``filters``. When most
+        documents pass the filters, more neighbours are asked for and those outside are
+        dropped; otherwise the vector index applies them (its cost grows with the chunks
+        that pass, see benchmarks/scale.py)."""
+        vector = self._embedder.embed([query])[0]
+        if filters is None or filters.empty:
+            return self._vectors.query(vector, k)
+        share = self._docs.share(filters)
+        if share == 0:
+            return []
+        if share >= POST_FILTER_SHARE:
+            want = math.ceil(2 * k / share)
+            hits = self._vectors.query(vector, want)
+            kept = [h for h in hits if filters.admits(h.day, h.uri)]
+            if len(kept) >= k or len(hits) < want:
+                return kept[:k]
+        lo, hi = filters.days()
+        clauses: list[dict[str, Any]] = [{"day": {"$gte": lo}}, {"day": {"$lte": hi}}]
+        if filters.uri:  # Chroma has no prefix match: the documents under the prefix
+            clauses.append({"doc_id": {"$in": [r.id for r in self._docs.records(filters.uri)]}})
+        return self._vectors.query(vector, k, {"$and": clauses})
+
+    def lexical_search(self, query: str, k: int,
+                       filters: Filters | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the k best chunks for the words of ``query``."""
+        return self._docs.lexical_search(search_terms(query), k, filters)
+
+    def passages(self, spans: list[tuple[str, int, int]]
+                 ) -> list[tuple[str, str, str | None, str] | None]:
+        """For each (doc_id, start, end): (uri, title, published, text[start:end]), or None
+        when the document is gone; reads only the spans, never whole texts."""
+        return self._docs.passages(spans)
 
     def vector_ids(self) -> set[str]:
         return self._vectors.ids()
@@ -338,9 +345,16 @@ class Store:
 
 
 def _meta(doc: Document, chunk: Chunk, page: int | None) -> dict[str, Any]:
-    return {"doc_id": doc.id, "uri": doc.uri, "start": chunk.start, "end": chunk.end,
-            **({"page": page} if page else {}),
-            **({"published": doc.published} if doc.published else {})}
+    return _meta_of(doc.id, doc.uri, chunk.start, chunk.end, page, doc.published)
+
+
+def _meta_of(doc_id: str, uri: str, start: int, end: int, page: int | None,
+             published: str | None) -> dict[str, Any]:
+    """A vector's metadata: where its chunk is, and its publication day as a number (0:
+    undated) so that date filters are one range clause in the vector index."""
+    return {"doc_id": doc_id, "uri": uri, "start": start, "end": end,
+            "day": day_number(published), **({"page": page} if page else {}),
+            **({"published": published} if published else {})}
 
 
 def _safe(name: str) -> str:

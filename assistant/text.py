@@ -137,6 +137,13 @@ def content_words(text: str) -> set[str]:
     return {w for w in WORD.findall(fold(text)) if w not in STOP and len(w) > 1}
 
 
+def search_terms(text: str) -> list[str]:
+    """The words a lexical search looks for: every word of any script, folded, without
+    function words (stemming is the index's own)."""
+    return sorted({w for w in re.findall(r"\w+", fold(text))
+                   if w not in STOP and (len(w) > 1 or w.isdigit())})
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
     import Stemmer

@@ -8,9 +8,12 @@ The invariant everywhere: ``document.text[x.start:x.end] == x.text`` for a chunk
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from assistant.errors import ConfigError
 
 
 def content_hash(*parts: str, length: int = 16) -> str:
@@ -72,6 +75,49 @@ class DocRecord:
                 "published": self.published, "chunks": self.chunks,
                 "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                              time.gmtime(self.ingested_at))}
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+UNDATED = 0  # the day number of a document without a publication date
+
+
+def day_number(published: str | None) -> int:
+    """An ISO day as a sortable integer (2026-05-08 -> 20260508); undated -> 0."""
+    return int(published.replace("-", "")) if published else UNDATED
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval: ``uri`` is a prefix of the document uri; dates are ISO days."""
+
+    uri: str | None = None
+    published_after: str | None = None
+    published_before: str | None = None
+    as_of: str | None = None  # nothing published after this day; undated documents stay
+
+    def __post_init__(self) -> None:
+        for name in ("published_after", "published_before", "as_of"):
+            v = getattr(self, name)
+            if v is not None and not _DATE.match(v):
+                raise ConfigError(f"{name} must be a YYYY-MM-DD date, got {v!r}")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.uri or self.published_after or self.published_before or self.as_of)
+
+    def days(self) -> tuple[int, int]:
+        """The allowed publication days as an inclusive range of ``day_number``s, so that
+        every index can apply it as one range clause: undated documents (day 0) are inside
+        unless an after or before bound is given."""
+        lo = day_number(self.published_after) if self.published_after else (
+            1 if self.published_before else UNDATED)
+        his = [day_number(d) for d in (self.published_before, self.as_of) if d]
+        return lo, min(his, default=99991231)
+
+    def admits(self, day: int, uri: str) -> bool:
+        """Whether a document published on ``day`` (a day number) at ``uri`` passes."""
+        lo, hi = self.days()
+        return lo <= day <= hi and (not self.uri or uri.startswith(self.uri))
 
 
 @dataclass(frozen=True)

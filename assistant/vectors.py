@@ -5,12 +5,13 @@ function (which would download a model) is never used. Every Chroma failure beco
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from assistant.embedder import Embedder
+from assistant.embedder import Embedder, same_model
 from assistant.errors import AssistantError, EmbedderMismatch, StoreError
 from assistant.settings import Settings
 
@@ -19,6 +20,8 @@ from assistant.settings import Settings
 class VectorHit:
     chunk_id: str
     similarity: float  # cosine similarity, 1.0 = same direction
+    day: int = 0  # its document's publication day number (0: undated)
+    uri: str = ""  # its document's uri
 
 
 class VectorIndex:
@@ -40,7 +43,7 @@ class VectorIndex:
                                                         settings=chroma_settings)
             self.col = self._collection(settings.collection, embedder)
         meta = self.col.metadata or {}
-        if meta.get("embedder") != embedder.name:
+        if not same_model(meta.get("embedder"), embedder.name):
             raise EmbedderMismatch(
                 f"the index {settings.collection!r} was built with embedder "
                 f"{meta.get('embedder')!r} (dim {meta.get('dim')}), not {embedder.name!r}; "
@@ -49,13 +52,16 @@ class VectorIndex:
     def _collection(self, name: str, embedder: Embedder) -> Any:
         """Get or create, idempotent when several processes open a fresh home at once."""
         meta = {"hnsw:space": "cosine", "embedder": embedder.name, "dim": embedder.dim}
-        for attempt in range(3):
+        for attempt in range(20):
             try:
                 return self.client.get_or_create_collection(name, embedding_function=None,
                                                             metadata=meta)
-            except Exception as e:  # lost a creation race: the other process made it
-                if "already exists" not in str(e) or attempt == 2:
+            except Exception as e:  # lost a creation race: the other process made it, or
+                # is making it right now (Chroma's own SQLite file is locked meanwhile)
+                raced = "already exists" in str(e) or "database is locked" in str(e)
+                if not raced or attempt == 19:
                     raise
+                time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
     @contextmanager
@@ -80,6 +86,13 @@ class VectorIndex:
                 self.col.upsert(ids=ids[i:i + step], embeddings=vectors[i:i + step],
                                 metadatas=metas[i:i + step])
 
+    def update_meta(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Replace the metadata of existing vectors (ids missing from the index are
+        skipped by Chroma)."""
+        if items:
+            with self._guard("metadata update"):
+                self.col.update(ids=[i for i, _ in items], metadatas=[m for _, m in items])
+
     def delete(self, ids: list[str]) -> None:
         with self._guard("delete"):
             for i in range(0, len(ids), 1000):
@@ -102,11 +115,12 @@ class VectorIndex:
 
     def query(self, vector: list[float], k: int,
               where: dict[str, Any] | None = None) -> list[VectorHit]:
-        n = min(k, self.count())
-        if n == 0:
+        if k < 1:
             return []
-        with self._guard("query"):
-            r = self.col.query(query_embeddings=[vector], n_results=n, where=where,
-                               include=["distances"])
-        return [VectorHit(cid, 1.0 - float(d))
-                for cid, d in zip(r["ids"][0], r["distances"][0])]
+        with self._guard("query"):  # Chroma returns fewer when it holds fewer than k
+            r = self.col.query(query_embeddings=[vector], n_results=k, where=where,
+                               include=["distances", "metadatas"])
+        metas = r["metadatas"][0] or [None] * len(r["ids"][0])
+        return [VectorHit(cid, 1.0 - float(d), int((m or {}).get("day") or 0),
+                          str((m or {}).get("uri", "")))
+                for cid, d, m in zip(r["ids"][0], r["distances"][0], metas)]

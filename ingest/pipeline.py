@@ -162,11 +162,13 @@ class Ingestor:
         t = time.perf_counter()
         vectors = self.embedder.embed(texts)
         report.embed_seconds += time.perf_counter() - t
-        at = 0
+        at, items = 0, []
+        for p in batch:
+            items.append((p.doc, p.chunks, vectors[at:at + len(p.chunks)], p.source_hash))
+            at += len(p.chunks)
+        self.store.put_many(items)
         for p in batch:
             n = len(p.chunks)
-            self.store.put(p.doc, p.chunks, vectors[at:at + n], p.source_hash)
-            at += n
             (report.updated if p.is_update else report.added).append(p.doc.uri)
             report.chunks += n
             report.chars += len(p.doc.text)

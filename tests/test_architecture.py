@@ -9,7 +9,9 @@ from tests.conftest import ROOT
 
 DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistant.text",
           "assistant.question"}
-STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.embedder",
+STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.lock",
+           "assistant.lexical", "assistant.documents",
+           "assistant.embedder",
            "assistant.embed_server"}
 READ = {"assistant.retrieval", "assistant.extractive", "assistant.citations", "assistant.llm",
         "assistant.evidence",

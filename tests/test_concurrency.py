@@ -26,9 +26,9 @@ import assistant.vectors as v
 from assistant import Assistant
 from tests.conftest import FakeEmbedder
 upsert = v.VectorIndex.upsert
-def slow(self, *a, **k):
-    upsert(self, *a, **k)
+def slow(self, *a, **k):  # each batch of vectors waits, then is written
     time.sleep(float(sys.argv[3]))
+    upsert(self, *a, **k)
 v.VectorIndex.upsert = slow
 with Assistant(home=sys.argv[1], embedder=FakeEmbedder()) as a:
     r = a.ingest([sys.argv[2]], progress=False)
@@ -158,7 +158,7 @@ def test_chroma_server_killed_mid_ingest(tmp_path: Path, monkeypatch: pytest.Mon
     home, folder = tmp_path / "home", articles(tmp_path / "articles", 30)
     chroma.start()
     try:
-        writer = run(WRITER, str(home), str(folder), "0.3")
+        writer = run(WRITER, str(home), str(folder), "8")  # one batch, written at ~10 s
         time.sleep(5)
         assert writer.poll() is None, "the ingest ended before the server was killed"
         chroma.kill()

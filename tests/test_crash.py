@@ -66,14 +66,19 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path: Path) -> None:
 
 KILLED_WRITER = """
 import sys, time
+import assistant.docstore as d
 import assistant.vectors as v
 from assistant import Assistant
 from tests.conftest import FakeEmbedder
-upsert = v.VectorIndex.upsert
-def slow(self, *a, **k):  # a slower vector index, so the kill lands mid-ingest
+upsert, commit = v.VectorIndex.upsert, d.DocStore.commit
+def slow_upsert(self, *a, **k):  # slower indexes, so that kills land all over the
+    time.sleep(0.3)              # write protocol: before, during and after each step
     upsert(self, *a, **k)
-    time.sleep(0.1)
-v.VectorIndex.upsert = slow
+    time.sleep(0.3)
+def slow_commit(self, *a, **k):
+    time.sleep(0.06)
+    return commit(self, *a, **k)
+v.VectorIndex.upsert, d.DocStore.commit = slow_upsert, slow_commit
 with Assistant(home=sys.argv[1], embedder=FakeEmbedder()) as a:
     a.ingest([sys.argv[2]], progress=False)
 print("done")

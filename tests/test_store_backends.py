@@ -45,8 +45,9 @@ def test_ingest_and_search_contract(backend: dict[str, str], home: Path,
 
 
 @pytest.mark.parametrize("make", [FakeEmbedder, SentenceTransformerEmbedder, OnnxEmbedder,
-                                  "server"],
-                         ids=["fake", "minilm-torch", "minilm-onnx-int8", "embeddings-server"])
+                                  lambda: SentenceTransformerEmbedder(bf16=True), "server"],
+                         ids=["fake", "minilm-torch", "minilm-onnx-int8", "minilm-torch-bf16",
+                              "embeddings-server"])
 def test_embedder_contract(make: object, request: pytest.FixtureRequest) -> None:
     if make == "server":
         from assistant.embed_server import OpenAIEmbedder
@@ -78,6 +79,61 @@ def test_packaged_model_loads_offline(tmp_path: Path) -> None:
              "Fines reach 7% of turnover."] * 3
     for a, b in zip(e.embed(texts), q.embed(texts)):
         assert sum(x * y for x, y in zip(a, b)) > 0.97, "int8 stays close to the float model"
+
+
+def test_the_forms_of_the_model_agree_and_share_an_index(tmp_path: Path,
+                                                         samples_copy: Path) -> None:
+    """int8 ONNX, float32 and bfloat16 give vectors within cosine 0.99 of each other, so
+    an index written by one form (chosen for the CPU that wrote it) is searched by
+    another; a different model is still refused."""
+    from assistant.embedder import same_model
+    from assistant.errors import EmbedderMismatch
+
+    texts = [p.read_text(encoding="utf-8")[:1200] for p in sorted(samples_copy.iterdir())]
+    forms = [SentenceTransformerEmbedder(), OnnxEmbedder(),
+             SentenceTransformerEmbedder(bf16=True)]
+    vecs = [f.embed(texts) for f in forms]
+    for other in vecs[1:]:
+        for a, b in zip(vecs[0], other):
+            assert sum(x * y for x, y in zip(a, b)) > 0.99
+    assert same_model("all-MiniLM-L6-v2+int8", "all-MiniLM-L6-v2+bf16")
+    assert not same_model("all-MiniLM-L6-v2", "server:multilingual-e5-small")
+    with Assistant(home=tmp_path / "h", embedder=forms[1]) as a:
+        assert a.ingest([samples_copy], progress=False).ok
+    with Assistant(home=tmp_path / "h", embedder=forms[2]) as a:
+        assert "Alibaba" in a.search("How much has Alibaba committed to AI?", k=1)[0].title
+    with pytest.raises(EmbedderMismatch):
+        Assistant(home=tmp_path / "h", embedder=FakeEmbedder())
+
+
+def test_auto_backend_times_the_forms_once_per_cpu(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`auto` times the candidate forms on this CPU, keeps the fastest and remembers it;
+    bfloat16 is a candidate only where the CPU has it natively (AMX, AVX512-BF16)."""
+    from assistant import embedder as E
+
+    assert E.candidates({"avx2"}) == ["onnx-int8", "torch"]
+    assert E.candidates({"avx2", "amx_bf16"}) == ["onnx-int8", "torch", "torch-bf16"]
+    timed: list[str] = []
+    real_build = E.build
+
+    def build(backend: str, *args: object) -> object:
+        timed.append(backend)
+        return real_build(backend, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(E, "build", build)
+    monkeypatch.setattr(E, "PROBE_TEXTS", 4)  # bfloat16 is emulated (slow) on this CPU
+    OnnxEmbedder().dim  # the shared ONNX export exists; the test's cache links to it
+    (tmp_path / "onnx").symlink_to(Path("~/.cache/assistant/onnx").expanduser())
+    amx = ("Test CPU with AMX", {"avx512f", "amx_bf16", "amx_tile"})
+    choice = E.choose_backend("all-MiniLM-L6-v2", tmp_path, 16, amx)
+    assert sorted(timed) == ["onnx-int8", "torch", "torch-bf16"] and choice in timed
+    timed.clear()
+    assert E.choose_backend("all-MiniLM-L6-v2", tmp_path, 16, amx) == choice
+    assert timed == [], "the choice is remembered, not timed again"
+    here = E.choose_backend("all-MiniLM-L6-v2", tmp_path, 16)  # this machine's CPU
+    assert here in E.candidates(E.cpu()[1])
+    assert len(__import__("json").loads((tmp_path / "encoder-choice.json").read_text())) == 2
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -122,3 +178,19 @@ def test_embeddings_server_faults(openai_fake) -> None:
     with pytest.raises(EmbedderError, match="HTTP 500") as ei:
         OpenAIEmbedder(openai_fake.url, "m", retries=0)
     assert "\n" not in str(ei.value)
+
+
+def test_the_sqlite_document_store_implements_the_interface(tmp_path: Path) -> None:
+    """Every method of ``DocumentStore`` exists on the SQLite store with the same
+    parameters, so another implementation has one list to follow."""
+    import inspect
+
+    from assistant.docstore import DocStore
+    from assistant.documents import DocumentStore
+
+    store = DocStore(tmp_path / "d.sqlite")
+    assert isinstance(store, DocumentStore)
+    for name, member in vars(DocumentStore).items():
+        if callable(member) and not name.startswith("_"):
+            want = list(inspect.signature(member).parameters)[1:]
+            assert list(inspect.signature(getattr(store, name)).parameters) == want, name

@@ -1,0 +1,237 @@
+"""Scale: load N chunks into a store, then time an incremental ingest and queries.
+
+    python benchmarks/scale.py --chunks 100000 [--server] [--json] [--home DIR]
+
+Synthetic documents (10 chunks each, words drawn from a Zipf-distributed vocabulary,
+publication days spread over two years, 5% undated) and random unit vectors (so that
+embedding time is not measured) go through ``Store.put``, the same door as ingest: the
+journal, Chroma (embedded, or a `chroma run` server this script starts with ``--server``),
+the SQLite commit with its FTS5 lexical rows. Then:
+
+- ``incremental_1k_s``: 1,000 more documents put, and the first query after them answered
+  (all the index maintenance a change costs);
+- ``query_p50_ms``/``query_p95_ms``: ``HybridRetriever.search`` (dense + lexical + merge +
+  the hits' text) for 200 random queries; ``filtered_p50_ms`` the same with an as-of date;
+- ``lexical_p50_ms``/``dense_p50_ms``: the two searches inside a plain query, alone;
+- ``incremental_vector_index_s``: the part of ``incremental_1k_s`` spent in Chroma;
+- ``rss_mb``: the peak resident memory of this process (and of the Chroma server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DIM = 384
+CHUNKS_PER_DOC = 10
+WORDS_PER_CHUNK = 40
+
+
+class RandomEmbedder:
+    """Unit vectors drawn from a hash of the text: stable, and free to compute."""
+
+    name = "random-384"
+    dim = DIM
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        import numpy as np
+
+        out = []
+        for t in texts:
+            seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+            out.append((v / np.linalg.norm(v)).tolist())
+        return out
+
+
+class Corpus:
+    """Synthetic documents and vectors, made batch by batch (nothing held in memory)."""
+
+    def __init__(self, seed: int = 7) -> None:
+        import numpy as np
+
+        self.rng = np.random.default_rng(seed)
+        letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+        self.vocab = ["".join(letters[self.rng.integers(0, 26, self.rng.integers(3, 10))])
+                      for _ in range(30000)]
+        ranks = np.arange(1, len(self.vocab) + 1)
+        self.p = (1 / ranks) / (1 / ranks).sum()
+        self.first = date(2024, 6, 1)
+
+    def words(self, n: int) -> list[str]:
+        return [self.vocab[i] for i in self.rng.choice(len(self.vocab), n, p=self.p)]
+
+    def document(self, n: int) -> tuple[Any, list[Any], list[list[float]]]:
+        import numpy as np
+
+        from assistant.types import Chunk, Document
+
+        words = self.words(CHUNKS_PER_DOC * WORDS_PER_CHUNK)
+        pieces = [" ".join(words[i:i + WORDS_PER_CHUNK]) + "."
+                  for i in range(0, len(words), WORDS_PER_CHUNK)]
+        text = "\n".join(pieces)
+        day = None if self.rng.random() < 0.05 else (
+            self.first + timedelta(days=int(self.rng.integers(0, 730)))).isoformat()
+        doc = Document.make(f"synthetic://{n}", f"Document {n} {words[0]}", text,
+                            published=day)
+        chunks, at = [], 0
+        for piece in pieces:
+            chunks.append(Chunk.of(doc, at, at + len(piece)))
+            at += len(piece) + 1
+        v = self.rng.standard_normal((len(chunks), DIM)).astype(np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        return doc, chunks, v.tolist()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_chroma(path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import urllib.request
+
+    port = free_port()
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    proc = subprocess.Popen([exe, "run", "--path", str(path), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the Chroma server did not start")
+
+
+def peak_rss_mb(pid: int | None = None) -> float:
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def put(store: Any, corpus: Corpus, first: int, last: int, batch: int = 100) -> None:
+    """Documents first..last-1, in batches as ingest writes them."""
+    with store.writing():
+        for at in range(first, last, batch):
+            items = [corpus.document(n) for n in range(at, min(at + batch, last))]
+            store.put_many([(doc, cs, vs, doc.id) for doc, cs, vs in items])
+
+
+def run(chunks: int, home: Path, server: bool, queries: int = 200,
+        incremental: int = 1000) -> dict[str, Any]:
+    from assistant.retrieval import HybridRetriever
+    from assistant.settings import load_settings
+    from assistant.store import Store
+    from assistant.types import Filters
+
+    proc, url = start_chroma(home / "chroma-server") if server else (None, None)
+    try:
+        store = Store(load_settings(home=home, chroma_url=url), RandomEmbedder())
+        corpus = Corpus()
+        docs = max(1, chunks // CHUNKS_PER_DOC)
+        t = time.perf_counter()
+        put(store, corpus, 0, docs)
+        load_s = time.perf_counter() - t
+        retriever = HybridRetriever(store)
+        asks = [" ".join(corpus.words(6)) for _ in range(queries)]
+        retriever.search(asks[0], 6)  # open everything before timing
+        n_new = max(1, incremental)
+        new = [corpus.document(n) for n in range(docs, docs + n_new)]
+        vector_s = []  # the time spent inside the vector index (Chroma) of that
+        upsert = store._vectors.upsert
+
+        def timed_upsert(*a: Any) -> None:
+            t0 = time.perf_counter()
+            upsert(*a)
+            vector_s.append(time.perf_counter() - t0)
+
+        store._vectors.upsert = timed_upsert  # type: ignore[method-assign]
+        t = time.perf_counter()
+        with store.writing():
+            for at in range(0, n_new, 100):
+                store.put_many([(d, cs, vs, d.id) for d, cs, vs in new[at:at + 100]])
+        retriever.search(asks[0], 6)
+        incremental = time.perf_counter() - t
+        del new
+        times: dict[str, list[float]] = {"plain": [], "filtered": []}
+        middle = (corpus.first + timedelta(days=365)).isoformat()
+        steps = {"plain": lambda q, f: retriever.search(q, 6, f),
+                 "lexical": lambda q, f: store.lexical_search(q, 30, f),
+                 "dense": lambda q, f: store.vector_search(q, 30, f)}
+        for q in asks:
+            for kind, f in (("plain", None), ("filtered", Filters(as_of=middle)),
+                            ("lexical", None), ("dense", None)):
+                t = time.perf_counter()
+                steps.get(kind, steps["plain"])(q, f)
+                times.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+        plain = sorted(times["plain"])
+        result = {"chunks": store.vector_count(), "backend": "server" if server else
+                  "embedded", "load_s": round(load_s, 1),
+                  "incremental_1k_s": round(incremental * 1000 / n_new, 2),
+                  "incremental_vector_index_s": round(sum(vector_s) * 1000 / n_new, 2),
+                  "query_p50_ms": round(statistics.median(plain), 1),
+                  "query_p95_ms": round(plain[int(0.95 * (len(plain) - 1))], 1),
+                  "filtered_p50_ms": round(statistics.median(times["filtered"]), 1),
+                  "lexical_p50_ms": round(statistics.median(times["lexical"]), 1),
+                  "dense_p50_ms": round(statistics.median(times["dense"]), 1),
+                  "rss_mb": round(peak_rss_mb(), 0)}
+        if proc is not None:
+            result["server_rss_mb"] = round(peak_rss_mb(proc.pid), 0)
+        store.close()
+        return result
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--chunks", type=int, default=100_000)
+    ap.add_argument("--server", action="store_true", help="Chroma as a `chroma run` server")
+    ap.add_argument("--home", type=Path, help="where to build the store (default: a "
+                    "temporary directory, removed afterwards)")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--incremental", type=int, default=1000,
+                    help="documents added after the load (incremental_1k_s scales to 1,000)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args()
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    tmp = None if args.home else tempfile.mkdtemp(prefix="assistant-scale-")
+    home = args.home or Path(tmp or ".")
+    try:
+        result = run(args.chunks, home, args.server, args.queries, args.incremental)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:18} {v}")
+
+
+if __name__ == "__main__":
+    main()
