@@ -4,8 +4,9 @@ chunk rows, so that it can never disagree with them after a crash.
 
 The table is contentless (the text already lives in ``documents``): a row is deleted by
 giving FTS5 the exact text it indexed, and one query (``BODIES``) feeds both insertion and
-deletion. Words found in more than ``COMMON_SHARE`` of all chunks are left out of a query:
-they barely move BM25 but cost the most, since FTS5 scores every chunk that holds a word.
+deletion. Words found in more than ``COMMON_SHARE`` of all chunks are left out of a query,
+and so are the commonest ones beyond ``POSTINGS_BUDGET``: they barely move BM25 but cost
+the most, since FTS5 scores every chunk that holds a query word.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ BODIES = ("SELECT c.rowid, d.title || char(10) || substr(d.text, c.start + 1, "
 # Measured by benchmarks/lexical_bench.py on RealTime QA (225 questions, 23,351 chunks):
 # see the README's scale section. 1.0 would keep every word.
 COMMON_SHARE = 0.1
+# The most postings (chunk entries of the kept words, rarest first) a query reads, so
+# that its cost stops growing with the collection (at 23k chunks, 10,000 kept every
+# Hit@4 of no budget; 5,000 lost one question).
+POSTINGS_BUDGET = 10_000
 _TOKENIZER = "tokenize='porter unicode61 remove_diacritics 2'"
 
 
@@ -68,8 +73,8 @@ def stems(db: sqlite3.Connection, words: list[str]) -> list[str]:
 
 
 def telling(db: sqlite3.Connection, words: list[str], chunks: int) -> list[str]:
-    """The words worth looking up: those in at most COMMON_SHARE of the chunks (the
-    rarest one at least)."""
+    """The words worth looking up, rarest first: those in at most COMMON_SHARE of the
+    chunks, while their postings fit POSTINGS_BUDGET (the rarest word always)."""
     if not words:
         return []
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING "
@@ -78,9 +83,15 @@ def telling(db: sqlite3.Connection, words: list[str], chunks: int) -> list[str]:
     q = ",".join("?" * len(stemmed))
     df = dict(db.execute(f"SELECT term, doc FROM temp.chunk_terms WHERE term IN ({q})",
                          stemmed))
-    found = [(df.get(s, 0), w) for w, s in zip(words, stemmed) if df.get(s, 0)]
-    keep = [w for n, w in found if n <= COMMON_SHARE * chunks]
-    return keep or [min(found)[1]] if found else []
+    found = sorted((df[s], w) for w, s in zip(words, stemmed) if df.get(s))
+    keep: list[str] = []
+    read = 0
+    for n, w in found:  # rarest first
+        if keep and (n > COMMON_SHARE * chunks or read + n > POSTINGS_BUDGET):
+            break
+        keep.append(w)
+        read += n
+    return keep
 
 
 def search(db: sqlite3.Connection, words: list[str], n: int, chunks: int,

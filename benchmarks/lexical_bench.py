@@ -7,8 +7,8 @@ chunk (what this project used before), on the RealTime QA questions over the ful
 For each question asked as of its own date, both indexes rank chunks; the ranked chunks'
 articles give Hit@4 (lexical alone, and fused with dense search as ``Assistant.search``
 does). Also prints the query latency (median, p95) of each and the time to build each
-index from scratch. FTS5 runs once per ``lexical.COMMON_SHARE`` in SHARES (the share of
-chunks above which a word is left out of a query), then with the shipped value restored.
+index from scratch. FTS5 runs once per (``lexical.COMMON_SHARE``, ``POSTINGS_BUDGET``) in
+SETTINGS, then with the shipped values restored.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARES = (1.0, 0.25, 0.1, 0.05, 0.02)  # lexical.COMMON_SHARE values compared
+# (lexical.COMMON_SHARE, lexical.POSTINGS_BUDGET) settings compared
+SETTINGS = ((1.0, 10**9), (0.25, 10**9), (0.1, 10**9), (0.05, 10**9), (0.02, 10**9),
+            (0.1, 20_000), (0.1, 10_000), (0.1, 5_000))
 sys.path.insert(0, str(ROOT))
 
 
@@ -81,6 +83,10 @@ class WithLexical:
         return getattr(self._store, name)
 
 
+def label(share: float, budget: int) -> str:
+    return f"fts5 share {share:g}" + (f" budget {budget}" if budget < 10**9 else "")
+
+
 def hit4(uris: list[str], gold: list[str]) -> float:
     firsts = list(dict.fromkeys(uris))[:4]
     return float(any(u in gold for u in firsts))
@@ -114,12 +120,12 @@ def main() -> None:
         result: dict[str, Any] = {"questions": len(questions), "chunks": len(old.ids),
                                   "build_s": {"fts5": round(fts_build, 2),
                                               "bm25s": round(old.build_s, 2)},
-                                  "common_share": fts.COMMON_SHARE}
-        shipped = fts.COMMON_SHARE
-        runs = [(f"fts5@{share:g}", share, store.lexical_search) for share in SHARES]
-        for name, share, lexical in runs + [("bm25s", None, old.search)]:
-            if share is not None:
-                fts.COMMON_SHARE = share
+                                  "shipped": label(fts.COMMON_SHARE, fts.POSTINGS_BUDGET)}
+        shipped = fts.COMMON_SHARE, fts.POSTINGS_BUDGET
+        runs = [(label(*c), c, store.lexical_search) for c in SETTINGS]
+        for name, setting, lexical in runs + [("bm25s", None, old.search)]:
+            if setting is not None:
+                fts.COMMON_SHARE, fts.POSTINGS_BUDGET = setting
             lex_hits, fused_hits, ms = [], [], []
             retriever = HybridRetriever(WithLexical(store, lexical))
             for q, gold in questions:
@@ -130,7 +136,7 @@ def main() -> None:
                 lex_hits.append(hit4([uri_of[c] for c, _ in ranked], gold))
                 fused_hits.append(hit4([h.uri for h in retriever.search(q.question, 10, f)],
                                        gold))
-            fts.COMMON_SHARE = shipped
+            fts.COMMON_SHARE, fts.POSTINGS_BUDGET = shipped
             ms.sort()
             result[name] = {"lexical_hit@4": round(statistics.mean(lex_hits), 3),
                             "fused_hit@4": round(statistics.mean(fused_hits), 3),
@@ -140,11 +146,11 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(f"{result['questions']} questions, {result['chunks']} chunks")
-    for name in [f"fts5@{share:g}" for share in SHARES] + ["bm25s"]:
+    for name in [label(*c) for c in SETTINGS] + ["bm25s"]:
         r = result[name]
-        print(f"{name:6} lexical Hit@4 {r['lexical_hit@4']:.3f}  fused Hit@4 "
+        print(f"{name:28} lexical Hit@4 {r['lexical_hit@4']:.3f}  fused Hit@4 "
               f"{r['fused_hit@4']:.3f}  query p50 {r['query_p50_ms']:.1f} ms  p95 "
-              f"{r['query_p95_ms']:.1f} ms  build {result['build_s'][name.split('@')[0]]:.1f} s")
+              f"{r['query_p95_ms']:.1f} ms  build {result['build_s'][name.split()[0]]:.1f} s")
 
 
 if __name__ == "__main__":

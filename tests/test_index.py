@@ -130,3 +130,23 @@ def test_a_store_from_an_older_version_is_migrated_on_open(home: Path) -> None:
         assert len(lexical_uris(a, "election")) == len(DAYS)
         dense = a.store.vector_search("election result", 10, Filters(as_of="2026-02-10"))
         assert len(dense) == 3  # undated, 2026-01-05, 2026-02-10
+
+
+def test_common_words_are_left_out_of_lexical_queries(home: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rarest first; a word in more than COMMON_SHARE of the chunks, or past the postings
+    budget, is not looked up, but the rarest word always is."""
+    from assistant import lexical
+
+    with Assistant(home=home, embedder=FakeEmbedder()) as a:
+        for i in range(20):  # "river" in every chunk, "flood" in 2, "levee" in 1
+            words = ["river"] + (["flood"] if i % 10 == 0 else []) + (
+                ["levee"] if i == 0 else [])
+            put(a, f"u{i}", " ".join(words) + f" report {i}.", None)
+        db = sqlite3.connect(a.store.path)
+        assert lexical.telling(db, ["river", "flood", "levee", "absent"], 20) == [
+            "levee", "flood"]  # river: 20 of 20 chunks > 10%
+        monkeypatch.setattr(lexical, "POSTINGS_BUDGET", 2)
+        assert lexical.telling(db, ["river", "flood", "levee"], 20) == ["levee"]
+        assert lexical.telling(db, ["river"], 20) == ["river"]
+        assert lexical.telling(db, ["absent"], 20) == []
