@@ -12,7 +12,6 @@ the most, since FTS5 scores every chunk that holds a query word.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from assistant.types import Filters
 
@@ -77,12 +76,8 @@ def telling(db: sqlite3.Connection, words: list[str], chunks: int) -> list[str]:
     chunks, while their postings fit POSTINGS_BUDGET (the rarest word always)."""
     if not words:
         return []
-    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING "
-               "fts5vocab(main, chunk_fts, 'row')")
     stemmed = stems(db, words)
-    q = ",".join("?" * len(stemmed))
-    df = dict(db.execute(f"SELECT term, doc FROM temp.chunk_terms WHERE term IN ({q})",
-                         stemmed))
+    df = frequencies(db, stemmed, chunks)
     found = sorted((df[s], w) for w, s in zip(words, stemmed) if df.get(s))
     keep: list[str] = []
     read = 0
@@ -94,26 +89,61 @@ def telling(db: sqlite3.Connection, words: list[str], chunks: int) -> list[str]:
     return keep
 
 
+# (database file, stem) -> (chunks when counted, chunks holding it). FTS5 counts a word's
+# chunks by reading all of them, as costly as searching it (90 ms of a 120 ms query at 1M
+# chunks), so the counts of common words are kept until the collection grows or shrinks
+# by a tenth; rare words are cheap to count and always counted afresh.
+_COUNTS: dict[tuple[str, str], tuple[int, int]] = {}
+_KEEP_COUNTS_FROM = 1000
+
+
+def frequencies(db: sqlite3.Connection, stemmed: list[str], chunks: int) -> dict[str, int]:
+    """stem -> the number of chunks holding it (absent stems are left out)."""
+    where = db.execute("PRAGMA database_list").fetchone()[2]
+    out: dict[str, int] = {}
+    for s in stemmed:
+        known = _COUNTS.get((where, s))
+        if known and abs(known[0] - chunks) <= 0.1 * chunks:
+            out[s] = known[1]
+    wanted = [s for s in stemmed if s not in out]
+    if wanted:
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING "
+                   "fts5vocab(main, chunk_fts, 'row')")
+        q = ",".join("?" * len(wanted))
+        for term, n in db.execute(f"SELECT term, doc FROM temp.chunk_terms WHERE term IN "
+                                  f"({q})", wanted):
+            out[term] = n
+            if n >= _KEEP_COUNTS_FROM:
+                if len(_COUNTS) > 100_000:
+                    _COUNTS.clear()
+                _COUNTS[(where, term)] = (chunks, n)
+    return out
+
+
 def search(db: sqlite3.Connection, words: list[str], n: int, chunks: int,
            filters: Filters | None = None) -> list[tuple[str, float]]:
     """(chunk id, BM25 score) of the n best chunks holding any of ``words``, higher is
-    better, within ``filters``."""
+    better, within ``filters``. A filtered search first ranks 4n chunks and keeps those
+    that pass (most do, for an as-of date); only when fewer than n pass does it filter
+    every matching chunk."""
     words = telling(db, words, chunks)
     if not words:
         return []
     match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
-    sql = ("SELECT c.id, -bm25(chunk_fts) FROM chunk_fts JOIN chunks c "
-           "ON c.rowid = chunk_fts.rowid ")
-    args: list[Any] = [match]
-    if filters is not None and not filters.empty:
-        lo, hi = filters.days()
-        sql += ("JOIN documents d ON d.id = c.doc_id WHERE chunk_fts MATCH ? AND "
-                "coalesce(CAST(replace(d.published, '-', '') AS INTEGER), 0) "
-                "BETWEEN ? AND ? ")
-        args += [lo, hi]
-        if filters.uri:
-            sql += "AND substr(d.uri, 1, length(?)) = ? "
-            args += [filters.uri, filters.uri]
-    else:
-        sql += "WHERE chunk_fts MATCH ? "
-    return list(db.execute(sql + "ORDER BY bm25(chunk_fts) LIMIT ?", [*args, n]))
+    ranked = ("SELECT rowid AS r, bm25(chunk_fts) AS s FROM chunk_fts WHERE chunk_fts "
+              "MATCH ? ORDER BY s LIMIT ?")
+    if filters is None or filters.empty:
+        return list(db.execute(f"SELECT c.id, -s FROM ({ranked}) JOIN chunks c ON "
+                               "c.rowid = r ORDER BY s", (match, n)))
+    lo, hi = filters.days()
+    passes = ("JOIN documents d ON d.id = c.doc_id WHERE coalesce(CAST(replace("
+              "d.published, '-', '') AS INTEGER), 0) BETWEEN ? AND ? AND substr(d.uri, 1, "
+              "length(?)) = ? ")
+    prefix = filters.uri or ""
+    for limit in (4 * n, -1):  # -1: every matching chunk
+        found = list(db.execute(
+            f"SELECT c.id, -s FROM ({ranked}) JOIN chunks c ON c.rowid = r {passes}"
+            "ORDER BY s LIMIT ?", (match, limit, lo, hi, prefix, prefix, n)))
+        if len(found) >= n or limit == -1:
+            return found
+    raise AssertionError("unreachable")
