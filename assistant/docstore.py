@@ -288,16 +288,12 @@ class DocStore:
     def rebuild_lexical(self, force: bool = False) -> None:
         """(Re)build the lexical index from the chunk rows in one transaction: a store
         made before it existed gets it on first open; ``check`` finds any disagreement."""
-        db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        def rebuild(db: sqlite3.Connection) -> None:
             if force or self.get_info("lexical") != lexical.LAYOUT or self.lexical_problem():
                 lexical.rebuild(db)
                 self.set_info("lexical", lexical.LAYOUT)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+
+        self._transaction(rebuild)
 
     @staticmethod
     def _bump(db: sqlite3.Connection) -> None:

@@ -33,8 +33,10 @@ from assistant.vectors import VectorHit, VectorIndex
 
 log = logging.getLogger(__name__)
 # The share of documents passing a filter above which dense search filters its own
-# results rather than asking Chroma to: at 1M chunks Chroma's filtered query costs about
-# as much as a 2/share-times larger plain one here (benchmarks/scale.py).
+# results rather than asking Chroma to. Chroma's filtered query costs grow with the rows
+# that pass (10k vectors here: 30-50 ms filtered against 4 ms plain); asking for
+# 2/share times more neighbours costs little. Not fitted: at 1M chunks an as-of filter
+# passing half the collection took 58 ms this way (benchmarks/scale.py).
 POST_FILTER_SHARE = 0.2
 VECTOR_META = "day-1"  # the vector metadata layout; an older store is migrated on open
 
