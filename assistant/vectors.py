@@ -39,8 +39,12 @@ class VectorIndex:
                     ssl=u.scheme == "https", settings=chroma_settings)
                 self.client.heartbeat()
             else:
-                self.client = chromadb.PersistentClient(path=self.where,
-                                                        settings=chroma_settings)
+                from chromadb.api.client import SharedSystemClient
+
+                # A failed start stays cached per path; forget it before trying again.
+                self.client = _retry_race(lambda: chromadb.PersistentClient(
+                    path=self.where, settings=chroma_settings),
+                    SharedSystemClient.clear_system_cache)
             self.col = self._collection(settings.collection, embedder)
         meta = self.col.metadata or {}
         if not same_model(meta.get("embedder"), embedder.name):
@@ -52,17 +56,8 @@ class VectorIndex:
     def _collection(self, name: str, embedder: Embedder) -> Any:
         """Get or create, idempotent when several processes open a fresh home at once."""
         meta = {"hnsw:space": "cosine", "embedder": embedder.name, "dim": embedder.dim}
-        for attempt in range(20):
-            try:
-                return self.client.get_or_create_collection(name, embedding_function=None,
-                                                            metadata=meta)
-            except Exception as e:  # lost a creation race: the other process made it, or
-                # is making it right now (Chroma's own SQLite file is locked meanwhile)
-                raced = "already exists" in str(e) or "database is locked" in str(e)
-                if not raced or attempt == 19:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return _retry_race(lambda: self.client.get_or_create_collection(
+            name, embedding_function=None, metadata=meta))
 
     @contextmanager
     def _guard(self, op: str) -> Iterator[None]:
@@ -124,3 +119,20 @@ class VectorIndex:
         return [VectorHit(cid, 1.0 - float(d), int((m or {}).get("day") or 0),
                           str((m or {}).get("uri", "")))
                 for cid, d, m in zip(r["ids"][0], r["distances"][0], metas)]
+
+
+def _retry_race(make: Any, reset: Any = None) -> Any:
+    """``make()``, again when it lost a race with another process opening the same fresh
+    home: Chroma's schema, or the collection, was being created at the same moment (its
+    SQLite file is locked meanwhile)."""
+    for attempt in range(20):
+        try:
+            return make()
+        except Exception as e:
+            raced = "already exists" in str(e) or "database is locked" in str(e)
+            if not raced or attempt == 19:
+                raise
+            if reset is not None:
+                reset()
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
