@@ -38,6 +38,9 @@ def add_eval_command(sub: Any) -> None:
     p.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline")
     p.add_argument("--choices", action="store_true", help="also the multiple-choice setting: "
                    "show the choices and score the chosen index (RealTime QA)")
+    p.add_argument("--choices-only", action="store_true", help="the multiple-choice "
+                   "setting alone, without free-form answers (implies --choices)")
+    p.add_argument("--year", help="only the questions asked in this year (RealTime QA)")
     p.set_defaults(func=cmd_eval)
 
 
@@ -48,7 +51,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cfg = EvalConfig(dataset=args.dataset, data=args.data, out=args.out, llm=args.llm,
                      limit=args.limit, seed=args.seed, withhold_gold=args.withhold_gold,
                      corpus=args.corpus, llm_base_url=args.base_url, llm_model=args.model,
-                     baseline=not args.no_baseline, choices=args.choices,
+                     baseline=not args.no_baseline,
+                     choices=args.choices or args.choices_only,
+                     free_form=not args.choices_only, year=args.year,
                      split=args.split, dated=not args.undated,
                      keep_index=args.keep_index)
     result = run(cfg)

@@ -1,9 +1,11 @@
 """The multiple-choice setting: show the choices and score the chosen index.
 
-With an LLM, the retrieved text and the numbered choices go into one prompt
-(``prompts/choose.txt``) and the reply's first number is the choice. Without one, the choice best supported by the retrieved text
-wins: one that the answer itself states, else the one whose words appear in the
-highest-ranked passages."""
+The retrieved text is what the assistant retrieves for the question asked as of its
+date. With an LLM, the dated sources (formatted as for answers), the question's date and
+the numbered choices go into one prompt (``prompts/choose.txt``) and the reply's first
+number is the choice. Without one, the choice best supported by the retrieved text wins:
+one that the answer itself states, else the one whose words appear in the highest-ranked
+passages. Choices and text are compared after dropping all punctuation (``plain``)."""
 
 from __future__ import annotations
 
@@ -11,20 +13,23 @@ import re
 from typing import Any, Sequence
 
 from assistant import prompts
-from assistant.eval.metrics import normalize_answer
+from assistant.answering import fit_context, format_sources
+from assistant.types import Hit
+from assistant.eval.metrics import plain
+
 
 def by_evidence(answer: str, passages: Sequence[str], choices: Sequence[str]) -> int:
-    norm_answer = f" {normalize_answer(answer)} "
-    stated = [i for i, c in enumerate(choices) if f" {normalize_answer(c)} " in norm_answer]
+    norm_answer = f" {plain(answer)} "
+    stated = [i for i, c in enumerate(choices) if f" {plain(c)} " in norm_answer]
     if len(stated) == 1:
         return stated[0]
     scores = []
     for c in choices:
-        words = set(normalize_answer(c).split())
+        words = set(plain(c).split())
         score = 0.0
         for rank, p in enumerate(passages):
-            text = f" {normalize_answer(p)} "
-            if f" {normalize_answer(c)} " in text:
+            text = f" {plain(p)} "
+            if f" {plain(c)} " in text:
                 score += 2.0 / (rank + 1)
             elif words:
                 score += len([w for w in words if f" {w} " in text]) / len(words) / (rank + 2)
@@ -32,9 +37,13 @@ def by_evidence(answer: str, passages: Sequence[str], choices: Sequence[str]) ->
     return max(range(len(choices)), key=lambda i: scores[i])
 
 
-def by_llm(llm: Any, question: str, passages: Sequence[str], choices: Sequence[str]) -> int:
+def by_llm(llm: Any, question: str, hits: Sequence[Hit], choices: Sequence[str],
+           today: str, budget: int) -> int:
+    """The LLM's pick, given the best hits that fit in ``budget`` characters, formatted
+    and dated as the answer prompt formats them, and the day the question is asked."""
     listed = "\n".join(f"{i}) {c}" for i, c in enumerate(choices))
     reply = llm.complete([{"role": "user", "content": prompts.render(
-        "choose", context="\n\n".join(passages[:4]), question=question, choices=listed)}])
+        "choose", today=today, sources=format_sources(fit_context(list(hits), budget)),
+        question=question, choices=listed)}])
     m = re.search(r"\d+", reply)
     return int(m.group()) if m and int(m.group()) < len(choices) else -1

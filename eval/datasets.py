@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import ConfigError
-from assistant.eval.metrics import normalize_answer
+from assistant.eval.metrics import plain
 from assistant.text import iso_date
 
 
@@ -85,9 +85,8 @@ def load_realtimeqa(path: Path) -> EvalSet:
                 if gold.exists():
                     gold_uris = [a["url"] for a in arts]
                 else:  # search results: gold are those that contain the answer
-                    norm = normalize_answer(answer)
-                    gold_uris = [a["url"] for a in arts
-                                 if norm and norm in normalize_answer(a["text"])]
+                    norm = plain(answer)
+                    gold_uris = [a["url"] for a in arts if norm and norm in plain(a["text"])]
                 questions.append(Question(q["question_id"], q["question_sentence"], [answer],
                                           bool(gold_uris), gold_uris, q["choices"], idx,
                                           date=iso_date(q.get("question_date") or "")))

@@ -10,12 +10,14 @@ import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
 from assistant.api import Assistant
 from assistant.errors import ConfigError
 from assistant.settings import load_settings
+from assistant.types import Chunk, Hit
 from assistant.eval import metrics as M
 from assistant.eval.choices import by_evidence, by_llm
 from assistant.eval.datasets import (EvalSet, Question, load_jsonl, load_realtimeqa, sample,
@@ -41,6 +43,8 @@ class EvalConfig:
     split: str = "all"  # jsonl datasets: dev, test or all
     dated: bool = True  # ask each question as of its own date (RealTime QA)
     keep_index: bool = False  # reuse the index a previous run left in OUT/home
+    free_form: bool = True  # False: multiple choice only, no free-form answers
+    year: str | None = None  # only the questions asked in this year (RealTime QA)
 
     def __post_init__(self) -> None:
         if self.dataset not in ("realtimeqa", "jsonl"):
@@ -51,6 +55,8 @@ class EvalConfig:
             raise ConfigError(f"--split must be dev, test or all, got {self.split!r}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"--limit must be positive, got {self.limit}")
+        if not self.free_form and not self.choices:
+            raise ConfigError("--choices-only needs questions with choices (--choices)")
         if self.dataset == "jsonl" and self.corpus is None:
             raise ConfigError("--dataset jsonl needs --corpus PATH (files to ingest)")
 
@@ -97,7 +103,9 @@ def build_corpus(cfg: EvalConfig, ds: EvalSet, qs: list[Question],
 def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     ds = load(cfg)
-    qs = sample(split_of(ds.questions, cfg.split), cfg.limit, cfg.seed)
+    qs = [q for q in split_of(ds.questions, cfg.split)
+          if cfg.year is None or (q.date or "").startswith(cfg.year)]
+    qs = sample(qs, cfg.limit, cfg.seed)
     left_out = withhold(qs, cfg.withhold_gold, cfg.seed) if cfg.withhold_gold else set()
     sources, articles = build_corpus(cfg, ds, qs, left_out)
     indexed = {a["url"] for a in articles}
@@ -124,14 +132,16 @@ def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
         row = {"id": q.id, "question": q.question, "answers": q.answers,
                "answerable": answerable, "unanswerable": unanswerable,
                "gold_uris": q.gold_uris,
-               "date": q.date, "split": q.split, "ours": score_ours(a, q, gold_in_index,
-                                                  q.date if cfg.dated else None)}
+               "date": q.date, "split": q.split,
+               "ours": score_ours(a, q, gold_in_index, q.date if cfg.dated else None,
+                                  answer=cfg.free_form)}
         if naive is not None:
-            row["naive"] = score_naive(naive, q, gold_in_index)
+            row["naive"] = score_naive(naive, q, gold_in_index, answer=cfg.free_form)
         if cfg.choices and q.choices:
-            mc_ours(a, q, row["ours"])
+            mc_ours(a, q, row["ours"], q.date if cfg.dated else None)
             if naive is not None:
-                mc_naive(naive, q, row["naive"])
+                mc_naive(naive, q, row["naive"], q.date if cfg.dated else None,
+                         a.settings.llm_context_chars)
         rows.append(row)
         if bar is not None:
             bar.update(1)
@@ -157,12 +167,17 @@ def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
 
 
 def score_ours(a: Assistant, q: Question, gold: list[str],
-               as_of: str | None = None) -> dict[str, Any]:
+               as_of: str | None = None, *, answer: bool = True) -> dict[str, Any]:
     when = {"as_of": as_of} if as_of else {}
     t = time.perf_counter()
     hits = a.search(q.question, k=10, **when)
     retrieve_ms = (time.perf_counter() - t) * 1000
     ranked = [h.uri for h in hits]
+    if not answer:  # retrieval only: the answer's metrics stay unmeasured (None)
+        row = per_question(q, gold, Observed(
+            ranked=ranked, text="", refused=False, cited=[], valid=[],
+            retrieve_ms=retrieve_ms, total_ms=retrieve_ms, quotes=[]))
+        return {**row, **{k: None for k in ANSWER_KEYS}}
     ans = a.ask(q.question, **when)
     valid = [a.document(c.doc_id).text[c.start:c.end] == c.quote for c in ans.citations]
     row = per_question(q, gold, Observed(
@@ -176,22 +191,39 @@ def score_ours(a: Assistant, q: Question, gold: list[str],
     return row
 
 
-def mc_ours(a: Assistant, q: Question, score: dict[str, Any]) -> None:
-    passages = [h.chunk.text for h in a.search(q.question)]
+def mc_ours(a: Assistant, q: Question, score: dict[str, Any], as_of: str | None) -> None:
+    """The multiple-choice pick, from the hits for the question asked as of its date."""
+    today = as_of or date.today().isoformat()
+    hits = a.search(q.question, **({"as_of": as_of} if as_of else {}))
     llm = a.answerer.llm
-    pick = (by_llm(llm, q.question, passages, q.choices) if llm else
-            by_evidence(score["answer"], passages, q.choices))
+    pick = (by_llm(llm, q.question, hits, q.choices, today, a.settings.llm_context_chars)
+            if llm else by_evidence(score["answer"] or "", [h.chunk.text for h in hits], q.choices))
     score["mc_correct"] = float(pick == q.answer_index)
 
 
-def mc_naive(n: NaivePipeline, q: Question, score: dict[str, Any]) -> None:
-    passages = [d.page_content for d in n.store.similarity_search(q.question, k=4)]
-    pick = (by_llm(n.llm, q.question, passages, q.choices) if n.llm else
-            by_evidence(score["answer"], passages, q.choices))
+def mc_naive(n: NaivePipeline, q: Question, score: dict[str, Any], as_of: str | None,
+             budget: int) -> None:
+    """The naive pipeline's pick: its 4 nearest chunks, undated."""
+    found = n.store.similarity_search(q.question, k=4)
+    if n.llm:
+        hits = [Hit(Chunk("", d.metadata["source"], 0, 0, d.page_content), 0.0,
+                    uri=d.metadata["source"]) for d in found]
+        pick = by_llm(n.llm, q.question, hits, q.choices,
+                      as_of or date.today().isoformat(), budget)
+    else:
+        pick = by_evidence(score["answer"] or "", [d.page_content for d in found], q.choices)
     score["mc_correct"] = float(pick == q.answer_index)
 
 
-def score_naive(n: NaivePipeline, q: Question, gold: list[str]) -> dict[str, Any]:
+def score_naive(n: NaivePipeline, q: Question, gold: list[str], *,
+                answer: bool = True) -> dict[str, Any]:
+    if not answer:
+        t = time.perf_counter()
+        ranked = [d.metadata["source"] for d in n.store.similarity_search(q.question, k=10)]
+        ms = (time.perf_counter() - t) * 1000
+        row = per_question(q, gold, Observed(ranked=ranked, text="", refused=False, cited=[],
+                                             valid=[], retrieve_ms=ms, total_ms=ms, quotes=[]))
+        return {**row, **{k: None for k in ANSWER_KEYS}}
     r = n.ask(q.question)
     return per_question(q, gold, Observed(
         ranked=r.ranked_uris, text=r.text, refused=r.refused,
@@ -235,18 +267,27 @@ def per_question(q: Question, gold: list[str], o: Observed) -> dict[str, Any]:
             "retrieve_ms": retrieve_ms, "latency_ms": total_ms}
 
 
-def aggregate(scores: list[dict], rows: list[dict]) -> dict[str, float | None]:
+# What a free-form answer adds to a row; None in a multiple-choice-only run.
+ANSWER_KEYS = ("answer", "refused", "contains_gold", "em", "f1", "correct",
+               "citation_precision", "citation_recall")
+
+
+def aggregate(every: list[dict], rows: list[dict]) -> dict[str, float | None]:
+    """Retrieval and multiple-choice metrics over every question; the answer's metrics
+    over the questions that were answered in free form (all, unless --choices-only)."""
+    out = {k: M.mean([s[k] for s in every]) for k in ("hit@1", "hit@4", "hit@10", "mrr@10")}
+    pairs = [(s, r) for s, r in zip(every, rows) if s["answer"] is not None]
+    scores, rows = [s for s, _ in pairs], [r for _, r in pairs]
     answerable = [s for s, r in zip(scores, rows) if r["answerable"]]
     valid = [v for s in scores for v in s["valid"]]
     lat = [s["latency_ms"] for s in scores]
-    out = {k: M.mean([s[k] for s in scores]) for k in ("hit@1", "hit@4", "hit@10", "mrr@10")}
     out.update({
         "contains_gold": M.mean([s["contains_gold"] for s in answerable]),
         "quoted_gold": M.mean([float(s["quoted"]) for s in answerable if "quoted" in s]),
         "em": M.mean([s["em"] for s in answerable]),
         "f1": M.mean([s["f1"] for s in answerable]),
         "truthfulness": M.truthfulness([s["correct"] for s in scores],
-                                       [s["refused"] for s in scores]),
+                                       [s["refused"] for s in scores]) if scores else None,
         "citation_validity": M.rate(valid),
         "citation_precision": M.mean([s["citation_precision"] for s in scores]),
         "citation_recall": M.mean([s["citation_recall"] for s in scores]),
@@ -255,8 +296,8 @@ def aggregate(scores: list[dict], rows: list[dict]) -> dict[str, float | None]:
         "false_refusal_rate": M.rate([s["refused"] for s in answerable]),
         "latency_p50_ms": M.percentile(lat, 50), "latency_p95_ms": M.percentile(lat, 95),
     })
-    if any("mc_correct" in s for s in scores):
-        out["mc_accuracy"] = M.mean([s.get("mc_correct") for s in scores])
+    if any("mc_correct" in s for s in every):
+        out["mc_accuracy"] = M.mean([s.get("mc_correct") for s in every])
     for stage in ("retrieve_ms", "answer_ms"):  # per stage of ask(), where recorded
         vals = [s["stage_ms"][stage] for s in scores if "stage_ms" in s]
         out[f"{stage[:-3]}_p50_ms"] = M.percentile(vals, 50)

@@ -62,7 +62,7 @@ def f1(prediction: str, golds: Sequence[str]) -> float:
     return best
 
 
-def _plain(s: str) -> str:
+def plain(s: str) -> str:
     """SQuAD normalisation after dropping all Unicode punctuation, not just ASCII: a gold
     answer written “Succession” must match Succession."""
     return normalize_answer("".join(ch for ch in s if not unicodedata.category(ch)
@@ -71,8 +71,8 @@ def _plain(s: str) -> str:
 
 def contains_gold(prediction: str, golds: Sequence[str]) -> float:
     """1.0 when a normalised gold answer appears, on word boundaries, in the prediction."""
-    pred = f" {_plain(prediction)} "
-    return float(any(_plain(g) and f" {_plain(g)} " in pred for g in golds))
+    pred = f" {plain(prediction)} "
+    return float(any(plain(g) and f" {plain(g)} " in pred for g in golds))
 
 
 def truthfulness(correct: Sequence[bool], refused: Sequence[bool]) -> float:

@@ -37,7 +37,10 @@ def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, Eva
                     split="dev")),
         ("full", "RealTime QA both years, every article (1,508), per-question dates, "
          "extractive", EvalConfig(dataset="realtimeqa", data=SHARED, out=OUT / "full",
-                                  choices=True, keep_index=True, baseline=False)),
+                                  choices=True, keep_index=True)),
+        ("full-undated", "the same, every question asked as of today (no dates), extractive",
+         EvalConfig(dataset="realtimeqa", data=SHARED, out=OUT / "full-undated", choices=True,
+                    keep_index=True, baseline=False, dated=False)),
         ("samples", "our 20 questions, extractive, 25% gold withheld",
          EvalConfig(dataset="jsonl", data=ROOT / "eval" / "samples_qa.jsonl", out=OUT / "samples",
                     corpus=ROOT / "samples", withhold_gold=0.25, seed=1)),
@@ -49,6 +52,13 @@ def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, Eva
                     choices=True)),
     ]
     if llm_url:
+        out.append(("full-llm", f"RealTime QA 2026 questions over every article (1,508), "
+                    f"per-question dates, multiple choice only, local LLM ({llm_model}), "
+                    "80 questions", EvalConfig(
+                        dataset="realtimeqa", data=SHARED, out=OUT / "full-llm", llm="openai",
+                        choices=True, free_form=False, year="2026", limit=80, seed=0,
+                        keep_index=True, baseline=False, llm_base_url=llm_url,
+                        llm_model=llm_model)))
         out.append(("rtqa2022-llm", f"RealTime QA 2022, local LLM ({llm_model}), 50 "
                     "questions, 20% gold withheld",
                     EvalConfig(dataset="realtimeqa", data=SHARED / "2022", out=OUT / "rtqa2022-llm",
@@ -86,7 +96,7 @@ def main() -> None:
                     "OpenAI-compatible endpoint")
     ap.add_argument("--llm-model", default="local", help="model name for that endpoint")
     ap.add_argument("--only", nargs="*", help="run only these names (devset-test, "
-                    "devset-dev, full, samples, rtqa2022, rtqa2026, rtqa2022-llm)")
+                    "devset-dev, full, full-undated, samples, rtqa2022, rtqa2026, full-llm, rtqa2022-llm)")
     ap.add_argument("--table-only", action="store_true", help="do not run; rebuild the "
                     "table from eval/out/*/report.json")
     args = ap.parse_args()

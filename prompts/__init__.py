@@ -13,7 +13,7 @@ TEMPLATES: dict[str, set[str]] = {
     "answer_user": {"sources", "question"},
     "condense": {"history", "question"},
     "naive": {"context", "question"},
-    "choose": {"context", "question", "choices"},
+    "choose": {"today", "sources", "question", "choices"},
 }
 
 

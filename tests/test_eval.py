@@ -90,16 +90,24 @@ def test_realtimeqa_loader() -> None:
 
 def test_multiple_choice_by_evidence_and_llm() -> None:
     from assistant.eval.choices import by_evidence, by_llm
+    from assistant.types import Chunk, Hit
     from tests.conftest import ScriptedLLM
 
     choices = ["Houston", "Minneapolis", "Miami"]
     assert by_evidence("The crackdown centred on Minneapolis.", [], choices) == 1
     passages = ["Agents arrived in Miami on Monday.", "Houston was quiet."]
     assert by_evidence("No city named here.", passages, choices) == 2
+    # Curly quotes in a choice are punctuation, as straight ones in the text are.
+    shows = ["“Garfield”", "“Dilbert”"]
+    assert by_evidence('Adams created the strip "Dilbert".', [], shows) == 1
+    hits = [Hit(Chunk("c1", "d1", 0, 34, "Agents arrived in Miami on Monday."), 1.0,
+                uri="https://example.com/a", title="Raids", published="2026-01-12")]
     llm = ScriptedLLM("The answer is 1.")
-    assert by_llm(llm, "Which city?", passages, choices) == 1
-    assert "1) Minneapolis" in llm.calls[0][0]["content"]
-    assert by_llm(ScriptedLLM("7"), "Which city?", passages, choices) == -1
+    assert by_llm(llm, "Which city?", hits, choices, "2026-01-15", 4000) == 1
+    prompt = llm.calls[0][0]["content"]
+    assert "1) Minneapolis" in prompt and "Today is 2026-01-15." in prompt
+    assert 'published="2026-01-12"' in prompt and "Agents arrived in Miami" in prompt
+    assert by_llm(ScriptedLLM("7"), "Which city?", hits, choices, "2026-01-15", 4000) == -1
 
 
 def test_fit_recovers_a_separable_decision() -> None:
@@ -129,3 +137,45 @@ def test_fit_recovers_a_separable_decision() -> None:
     assert params["weights"]["meaning"] > 0 and 0 < params["answer_at"] < 1
     held_out = F.cross_validate(examples)
     assert held_out["answerable_correct"] == 1.0 and held_out["unanswerable_refused"] == 1.0
+
+
+def test_choices_only_run_of_one_year(tmp_path: Path) -> None:
+    """``--choices-only --year 2026``: every article is indexed, only that year's
+    questions are asked, each as of its own date; multiple choice and retrieval are
+    measured, free-form answers are not (their metrics are None, not zero)."""
+    import gzip
+
+    from assistant.eval.harness import EvalConfig, run
+
+    def week(folder: Path, day: str, qid: str, question: str, choices: list[str],
+             answer: int, articles: list[dict]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{day}_qa.jsonl").write_text(json.dumps({
+            "question_id": qid, "question_date": f"{day[:4]}/{day[4:6]}/{day[6:]}",
+            "question_sentence": question, "choices": choices,
+            "answer": [str(answer)]}) + "\n", encoding="utf-8")
+        with gzip.open(folder / f"{day}_gcs.jsonl.gz", "wt", encoding="utf-8") as fh:
+            fh.write(json.dumps({"question_id": qid, "search_result": articles}) + "\n")
+
+    data = tmp_path / "realtimeqa"
+    old = {"url": "https://example.com/2025/panda", "title": "Pandas leave Washington",
+           "publish_date": "2025-11-10", "text": "The National Zoo in the United States "
+           "returned its giant pandas to China this week after many years."}
+    new = {"url": "https://example.com/2026/panda", "title": "Pandas leave Tokyo",
+           "publish_date": "2026-01-27", "text": "Japan returned its last two giant "
+           "pandas to China this week; the Ueno Zoo had housed them for years."}
+    week(data / "2025", "20251114", "a", "Which country returned its giant pandas to China "
+         "this week?", ["Japan", "United States"], 1, [old])
+    week(data / "2026", "20260130", "b", "Which country returned two giant pandas to China "
+         "this week after housing them at a zoo for several years?",
+         ["“United States”", "“Japan”"], 1, [new, old])
+    out = tmp_path / "out"
+    result = run(EvalConfig(dataset="realtimeqa", data=data, out=out, choices=True,
+                            free_form=False, year="2026", baseline=True), progress=False)
+    assert result["n"] == 1 and list(result["by_year"]) == ["2026"]
+    ours = result["ours"]
+    assert ours["mc_accuracy"] == 1.0 and ours["hit@1"] == 1.0  # curly quotes match too
+    assert ours["contains_gold"] is None and ours["truthfulness"] is None
+    assert result["baseline"]["mc_accuracy"] is not None
+    row = json.loads((out / "answers.jsonl").read_text().splitlines()[0])
+    assert row["date"] == "2026-01-30" and row["ours"]["answer"] is None
