@@ -74,7 +74,9 @@ def table() -> str:
         r = json.loads(report.read_text())
         label = r["settings"].get("label") or report.parent.name
         for side, name in (("ours", "ours"), ("baseline", "naive")):
-            vals = r.get(side) or {}
+            vals = r.get(side)
+            if not vals:  # a run without the baseline
+                continue
             cells = ["n/a" if vals.get(k) is None else
                      f"{vals[k]:.0f}" if k.endswith("_ms") else f"{vals[k]:.2f}"
                      for k in COLUMNS]
