@@ -173,11 +173,8 @@ def score_ours(a: Assistant, q: Question, gold: list[str],
     hits = a.search(q.question, k=10, **when)
     retrieve_ms = (time.perf_counter() - t) * 1000
     ranked = [h.uri for h in hits]
-    if not answer:  # retrieval only: the answer's metrics stay unmeasured (None)
-        row = per_question(q, gold, Observed(
-            ranked=ranked, text="", refused=False, cited=[], valid=[],
-            retrieve_ms=retrieve_ms, total_ms=retrieve_ms, quotes=[]))
-        return {**row, **{k: None for k in ANSWER_KEYS}}
+    if not answer:
+        return retrieval_only(q, gold, ranked, retrieve_ms)
     ans = a.ask(q.question, **when)
     valid = [a.document(c.doc_id).text[c.start:c.end] == c.quote for c in ans.citations]
     row = per_question(q, gold, Observed(
@@ -197,7 +194,8 @@ def mc_ours(a: Assistant, q: Question, score: dict[str, Any], as_of: str | None)
     hits = a.search(q.question, **({"as_of": as_of} if as_of else {}))
     llm = a.answerer.llm
     pick = (by_llm(llm, q.question, hits, q.choices, today, a.settings.llm_context_chars)
-            if llm else by_evidence(score["answer"] or "", [h.chunk.text for h in hits], q.choices))
+            if llm else by_evidence(score["answer"] or "", [h.chunk.text for h in hits],
+                                    q.choices))
     score["mc_correct"] = float(pick == q.answer_index)
 
 
@@ -220,10 +218,7 @@ def score_naive(n: NaivePipeline, q: Question, gold: list[str], *,
     if not answer:
         t = time.perf_counter()
         ranked = [d.metadata["source"] for d in n.store.similarity_search(q.question, k=10)]
-        ms = (time.perf_counter() - t) * 1000
-        row = per_question(q, gold, Observed(ranked=ranked, text="", refused=False, cited=[],
-                                             valid=[], retrieve_ms=ms, total_ms=ms, quotes=[]))
-        return {**row, **{k: None for k in ANSWER_KEYS}}
+        return retrieval_only(q, gold, ranked, (time.perf_counter() - t) * 1000)
     r = n.ask(q.question)
     return per_question(q, gold, Observed(
         ranked=r.ranked_uris, text=r.text, refused=r.refused,
@@ -270,6 +265,13 @@ def per_question(q: Question, gold: list[str], o: Observed) -> dict[str, Any]:
 # What a free-form answer adds to a row; None in a multiple-choice-only run.
 ANSWER_KEYS = ("answer", "refused", "contains_gold", "em", "f1", "correct",
                "citation_precision", "citation_recall")
+
+
+def retrieval_only(q: Question, gold: list[str], ranked: list[str], ms: float) -> dict:
+    """A row without a free-form answer: retrieval measured, the answer's metrics None."""
+    row = per_question(q, gold, Observed(ranked=ranked, text="", refused=False, cited=[],
+                                         valid=[], retrieve_ms=ms, total_ms=ms, quotes=[]))
+    return {**row, **{k: None for k in ANSWER_KEYS}}
 
 
 def aggregate(every: list[dict], rows: list[dict]) -> dict[str, float | None]:
