@@ -23,13 +23,14 @@ def by_evidence(answer: str, passages: Sequence[str], choices: Sequence[str]) ->
     stated = [i for i, c in enumerate(choices) if f" {plain(c)} " in norm_answer]
     if len(stated) == 1:
         return stated[0]
+    texts = [f" {plain(p)} " for p in passages]
     scores = []
     for c in choices:
-        words = set(plain(c).split())
+        whole = f" {plain(c)} "
+        words = set(whole.split())
         score = 0.0
-        for rank, p in enumerate(passages):
-            text = f" {plain(p)} "
-            if f" {plain(c)} " in text:
+        for rank, text in enumerate(texts):
+            if whole in text:
                 score += 2.0 / (rank + 1)
             elif words:
                 score += len([w for w in words if f" {w} " in text]) / len(words) / (rank + 2)
