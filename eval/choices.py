@@ -20,13 +20,13 @@ from assistant.eval.metrics import plain
 
 def by_evidence(answer: str, passages: Sequence[str], choices: Sequence[str]) -> int:
     norm_answer = f" {plain(answer)} "
-    stated = [i for i, c in enumerate(choices) if f" {plain(c)} " in norm_answer]
+    wholes = [f" {plain(c)} " for c in choices]
+    stated = [i for i, whole in enumerate(wholes) if whole in norm_answer]
     if len(stated) == 1:
         return stated[0]
     texts = [f" {plain(p)} " for p in passages]
     scores = []
-    for c in choices:
-        whole = f" {plain(c)} "
+    for whole in wholes:
         words = set(whole.split())
         score = 0.0
         for rank, text in enumerate(texts):

@@ -204,8 +204,9 @@ def mc_naive(n: NaivePipeline, q: Question, score: dict[str, Any], as_of: str | 
     """The naive pipeline's pick: its 4 nearest chunks, undated."""
     found = n.store.similarity_search(q.question, k=4)
     if n.llm:
-        hits = [Hit(Chunk("", d.metadata["source"], 0, 0, d.page_content), 0.0,
-                    uri=d.metadata["source"]) for d in found]
+        hits = [Hit(Chunk("", d.metadata["source"], d.metadata["start_index"],
+                          d.metadata["start_index"] + len(d.page_content), d.page_content),
+                    0.0, uri=d.metadata["source"]) for d in found]  # true spans, as ours
         pick = by_llm(n.llm, q.question, hits, q.choices,
                       as_of or date.today().isoformat(), budget)
     else:

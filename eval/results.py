@@ -98,7 +98,8 @@ def main() -> None:
                     "OpenAI-compatible endpoint")
     ap.add_argument("--llm-model", default="local", help="model name for that endpoint")
     ap.add_argument("--only", nargs="*", help="run only these names (devset-test, "
-                    "devset-dev, full, full-undated, samples, rtqa2022, rtqa2026, full-llm, rtqa2022-llm)")
+                    "devset-dev, full, full-undated, samples, rtqa2022, rtqa2026, full-llm, "
+                    "rtqa2022-llm)")
     ap.add_argument("--table-only", action="store_true", help="do not run; rebuild the "
                     "table from eval/out/*/report.json")
     args = ap.parse_args()

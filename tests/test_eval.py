@@ -179,3 +179,30 @@ def test_choices_only_run_of_one_year(tmp_path: Path) -> None:
     assert result["baseline"]["mc_accuracy"] is not None
     row = json.loads((out / "answers.jsonl").read_text().splitlines()[0])
     assert row["date"] == "2026-01-30" and row["ours"]["answer"] is None
+
+
+def test_naive_multiple_choice_by_llm_quotes_true_spans() -> None:
+    """The naive pipeline's LLM pick sees its nearest chunks, each a true span of its
+    article, undated, and the question's date."""
+    from assistant.eval.datasets import Question
+    from assistant.eval.harness import mc_naive
+    from assistant.eval.naive import NaivePipeline
+    from tests.conftest import ScriptedLLM
+
+    text = "Intro line.\n\n" + "Japan returned its last two giant pandas to China. " * 3
+    llm = ScriptedLLM("0")
+    n = NaivePipeline([{"url": "https://example.com/p", "title": "Pandas", "text": text}], llm)
+    try:
+        q = Question("q", "Which country returned pandas?", ["Japan"], choices=["Japan",
+                     "France"], answer_index=0, date="2026-01-30")
+        score: dict = {}
+        mc_naive(n, q, score, q.date, 4000)
+        assert score["mc_correct"] == 1.0
+        prompt = llm.calls[0][0]["content"]
+        assert "Today is 2026-01-30." in prompt and "published=" not in prompt
+        assert "giant pandas" in prompt
+        found = n.store.similarity_search(q.question, k=1)[0]
+        start = found.metadata["start_index"]
+        assert text[start:start + len(found.page_content)] == found.page_content
+    finally:
+        n.close()
