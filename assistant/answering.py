@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, Generator, Iterator
 
 from assistant import prompts
+from assistant.addressed import without_notes_to_ai
 from assistant.citations import Claim, check_claims, quotes_for, split_claims
 from assistant.embedder import Embedder
 from assistant.errors import InvalidQuestion
@@ -25,7 +26,7 @@ from assistant.question import time_window, wants_recent
 from assistant.retrieval import Filters, HybridRetriever, Retriever
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.text import long_date
+from assistant.text import long_date, sentence_spans
 from assistant.types import Answer, Citation, Hit
 
 REFUSAL = "Not in the sources: none of the ingested articles answers this question."
@@ -35,10 +36,12 @@ MAX_QUESTION_CHARS = 2000
 
 
 def format_sources(sources: list[Hit]) -> str:
-    """Numbered sources as delimited, quoted data. A source cannot close its own tag."""
+    """Numbered sources as delimited, quoted data. A source cannot close its own tag, and
+    its notes addressed to AI systems are left out (``addressed``)."""
     blocks = []
     for n, h in enumerate(sources, start=1):
-        body = h.chunk.text.replace("</source", "</ source").replace("<source", "< source")
+        body = without_notes_to_ai(h.chunk.text, sentence_spans(h.chunk.text))
+        body = body.replace("</source", "</ source").replace("<source", "< source")
         title = h.title.replace('"', "'")
         date = f' published="{h.published}"' if h.published else ""
         blocks.append(f'<source id="{n}" title="{title}"{date}>\n{body}\n</source>')
@@ -116,9 +119,10 @@ class Answerer:
         final Answer. An answer to a time-sensitive question ("this week", "recently")
         ends by saying which date its facts are from."""
         question = self._check_question(question)
-        as_of = filters.get("as_of") or date.today().isoformat()
+        given = Filters(**filters) if filters else None  # every date checked, or one line
+        as_of = (given.as_of if given else None) or date.today().isoformat()
         timely = wants_recent(question) or time_window(question, as_of) is not None
-        for piece in self._stream(question, **filters):
+        for piece in self._stream(question, given):
             dates = [c.published for c in piece.citations if c.published] if isinstance(
                 piece, Answer) and not piece.refused and timely else []
             if dates:
@@ -127,20 +131,20 @@ class Answerer:
                 piece = replace(piece, text=piece.text + note, as_of=max(dates))
             yield piece
 
-    def _stream(self, question: str, **filters: Any) -> Iterator[str | Answer]:
+    def _stream(self, question: str, filters: Filters | None) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
-        hits = self.retriever.search(question, self.settings.top_k,
-                                     Filters(**filters) if filters else None)
+        hits = self.retriever.search(question, self.settings.top_k, filters)
         timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
         if not hits and self.store.document_count() == 0:
-            yield from self._refuse(hits, timings, "nothing ingested yet", EMPTY)
+            yield from self._refuse(hits, timings, "empty", EMPTY)
             return
         t1 = time.perf_counter()
         # Each document's text is read once per answer, and only for the hits used.
         docs = {d: self.store.get(d).text for d in dict.fromkeys(h.chunk.doc_id for h in hits)}
         decision = self.evidence.decide(question, hits, docs)
         if decision.refusal:
-            yield from self._refuse(hits, timings, decision.refusal, t1=t1)
+            yield from self._refuse(hits, timings, decision.refusal, t1=t1,
+                                    detail=decision.detail)
             return
         if self.llm is None:
             yield from self._extractive_stream(decision, hits, question, timings=timings,
@@ -163,12 +167,14 @@ class Answerer:
         yield answer
 
     # --- steps --------------------------------------------------------------------------
-    def _refuse(self, hits: list[Hit], timings: dict[str, float], reason: str,
-                text: str = REFUSAL, *, t1: float | None = None) -> Iterator[str | Answer]:
+    def _refuse(self, hits: list[Hit], timings: dict[str, float], code: str,
+                text: str = REFUSAL, *, t1: float | None = None,
+                detail: str = "") -> Iterator[str | Answer]:
         """A refusal made without calling any backend."""
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000 if t1 else 0.0
         yield text
-        yield Answer.refusal(text, hits, reason=reason, backend=self.backend, timings=timings)
+        yield Answer.refusal(text, hits, code=code, detail=detail, backend=self.backend,
+                             timings=timings)
 
     @staticmethod
     def _check_question(question: object) -> str:
@@ -190,23 +196,26 @@ class Answerer:
 
     def _extractive_stream(self, decision: Decision, hits: list[Hit], question: str, *,
                            timings: dict[str, float], t1: float) -> Iterator[str | Answer]:
-        answer = self._extractive(decision, hits, question)
+        answer, sentences = self._extractive(decision, hits, question)
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
         answer.timings.update(timings)
-        yield answer.text
+        for i, sentence in enumerate(sentences):  # a sentence at a time, as an LLM's
+            yield sentence if i == len(sentences) - 1 else sentence + " "
         yield answer
 
-    def _extractive(self, decision: Decision, hits: list[Hit], question: str) -> Answer:
+    def _extractive(self, decision: Decision, hits: list[Hit],
+                    question: str) -> tuple[Answer, list[str]]:
+        """The extractive answer and its sentences, each with its ``[n]`` marker."""
         got = self.extractive.answer(decision, hits)
         # The extractive answer goes through the same check as an LLM's.
         claims = check_claims([(c.quote, (n,)) for n, c in got], hits, question)
         if not any(c.supported for c in claims):
-            return Answer.refusal(REFUSAL, hits, reason="no supported claim",
-                                  backend=self.backend)
+            return Answer.refusal(REFUSAL, hits, code="unsupported",
+                                  backend=self.backend), [REFUSAL]
         numbering = Numbering()
-        return Answer(text=" ".join(f"{c.quote} [{numbering((n,))[0]}]" for n, c in got),
-                      citations=[c for _, c in got], refused=False,
-                      sources=numbering.sources(hits), backend=self.backend)
+        sentences = [f"{c.quote} [{numbering((n,))[0]}]" for n, c in got]
+        return Answer(text=" ".join(sentences), citations=[c for _, c in got], refused=False,
+                      sources=numbering.sources(hits), backend=self.backend), sentences
 
     def _llm_claims(self, question: str, hits: list[Hit],
                     numbering: Numbering) -> Generator[str, None, tuple[list[Claim], bool]]:
@@ -256,8 +265,8 @@ class Answerer:
                   timings: dict[str, float], numbering: Numbering) -> Answer:
         kept = [c for c in claims if c.supported or self.settings.unsupported == "flag"]
         if not any(c.supported for c in claims):
-            reason = "the LLM declined" if not claims else "no supported claim"
-            return Answer.refusal(REFUSAL, hits, reason=reason, backend=self.backend,
+            code = "llm_declined" if not claims else "unsupported"
+            return Answer.refusal(REFUSAL, hits, code=code, backend=self.backend,
                                   timings=timings)
         citations: list[Citation] = []
         for c in kept:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.addressed import addresses_ai, without_notes_to_ai
 from assistant.types import Citation, Hit
 from assistant.text import (NUMBER, content_words, mentions, name_words, norm_number, numbers,
                            sentence_spans)
@@ -80,11 +81,19 @@ def split_claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
     return parts
 
 
+def readable(hit: Hit) -> str:
+    """A source's text as support: without its notes addressed to AI systems, which
+    support nothing (``addressed``)."""
+    return without_notes_to_ai(hit.chunk.text, sentence_spans(hit.chunk.text))
+
+
 def best_quote(claim: str, hit: Hit, doc_text: str, max_sentences: int = 2) -> Citation:
-    """The sentence (or two adjacent sentences) of ``hit`` that best support ``claim``."""
+    """The sentence (or two adjacent sentences) of ``hit`` that best support ``claim``;
+    never a note addressed to an AI system."""
     facts = [f.lower() for f in key_facts(claim)]
     words = content_words(claim)
-    sents = sentence_spans(doc_text, hit.chunk.start, hit.chunk.end)
+    sents = [(s, e) for s, e in sentence_spans(doc_text, hit.chunk.start, hit.chunk.end)
+             if not addresses_ai(doc_text[s:e])]
     if not sents:
         sents = [(hit.chunk.start, hit.chunk.end)]
 
@@ -124,7 +133,7 @@ def check_claims(claims: list[tuple[str, tuple[int, ...]]], sources: list[Hit],
 
 def _check(text: str, nums: tuple[int, ...], sources: list[Hit],
            premise: set[str]) -> Claim:
-    cited = " ".join(sources[n - 1].chunk.text for n in nums)
+    cited = " ".join(readable(sources[n - 1]) for n in nums)
     facts = [f for f in key_facts(text) if f not in premise]
     missing = tuple(supports(facts, cited)) or _apart(facts, [sources[n - 1] for n in nums])
     # Facts found are enough ("$5.00 [1]"); a claim without any needs words in common.
@@ -142,7 +151,7 @@ def _apart(facts: list[str], cited: list[Hit]) -> tuple[str, ...]:
     pairs = sum(f[0].isdigit() for f in facts) < 2
     covered: set[str] = set()
     for hit in cited:
-        text = hit.chunk.text
+        text = readable(hit)
         sents = sentence_spans(text) or [(0, len(text))]
         found = [set(facts) - set(supports(facts, text[a:b])) for a, b in _windows(sents, pairs)]
         covered |= max(found, key=len)
@@ -157,9 +166,10 @@ def attribute(claim: str, sources: list[Hit]) -> tuple[int, ...]:
     words = content_words(claim)
     best, best_overlap = 0, 0
     for n, hit in enumerate(sources, start=1):
-        if supports(facts, hit.chunk.text):
+        text = readable(hit)
+        if supports(facts, text):
             continue
-        overlap = len(words & content_words(hit.chunk.text))
+        overlap = len(words & content_words(text))
         if overlap > best_overlap:
             best, best_overlap = n, overlap
     enough = best_overlap >= max(1, min(2, len(words)))

@@ -9,7 +9,7 @@ from typing import Callable
 
 from assistant.cli_ask import add_ask_command
 from assistant.cli_chat import add_chat_command
-from assistant.cli_common import open_assistant, settings_args
+from assistant.cli_common import open_assistant, settings_args, wall_seconds
 from assistant.cli_eval import add_eval_command
 from assistant.cli_serve import add_serve_command
 from assistant.errors import AssistantError
@@ -92,12 +92,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with open_assistant(args, **overrides) as a:
         progress = False if (args.quiet or args.json) else None
         events: Callable[[str], None] = (lambda m: None) if args.json else (
-            lambda m: print(m, file=sys.stderr))
+            lambda m: print(safe(m), file=sys.stderr))
         report = a.ingest(args.paths, sync=args.sync, progress=progress, on_event=events)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(report.summary())
+        print(report.summary(wall_seconds()))
     return 0 if report.ok else 1
 
 
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except AssistantError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {safe(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

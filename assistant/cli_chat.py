@@ -19,5 +19,6 @@ def add_chat_command(sub: Any) -> None:
 def cmd_chat(args: argparse.Namespace) -> int:
     from assistant.repl import run_repl
 
+    filters = filters_of(args)
     with open_assistant(args) as a:
-        return run_repl(a, filters_of(args))
+        return run_repl(a, filters)

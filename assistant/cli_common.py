@@ -4,7 +4,23 @@ arguments of the commands that answer questions."""
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from typing import Any
+
+_IMPORTED = time.perf_counter()
+
+
+def wall_seconds() -> float:
+    """Seconds since this process started, interpreter start-up included (from /proc on
+    Linux; elsewhere since the CLI was imported): what a person waited for."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            started = int(f.read().rsplit(b")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime", "rb") as f:
+            return max(float(f.read().split()[0]) - started, 0.0)
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _IMPORTED
 
 
 def settings_args(p: argparse.ArgumentParser) -> None:
@@ -40,6 +56,11 @@ def open_assistant(args: argparse.Namespace, **overrides: Any) -> Any:
 
 
 def filters_of(args: argparse.Namespace) -> dict[str, str]:
-    f = {"uri": args.uri, "published_after": args.after, "published_before": args.before,
-         "as_of": args.as_of}
-    return {k: v for k, v in f.items() if v}
+    """The filters of ``ask`` and ``chat``, each date checked (one line naming the flag)
+    before anything is loaded."""
+    from assistant.text import parse_day
+
+    days = {"published_after": ("--after", args.after),
+            "published_before": ("--before", args.before), "as_of": ("--as-of", args.as_of)}
+    f = {k: parse_day(v, flag) for k, (flag, v) in days.items() if v is not None}
+    return {**({"uri": args.uri} if args.uri else {}), **f}

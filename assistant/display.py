@@ -14,25 +14,12 @@ import html
 import re
 import sys
 
-from assistant.text import ANSI_ESCAPE
+from assistant.text import plural, safe
 from assistant.types import Answer, Citation, DocRecord
 
-# C0 and C1 controls and DEL; ESC sequences are removed whole (ANSI_ESCAPE).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def safe(text: str, lines: bool = False) -> str:
-    """``text`` with ANSI escape sequences removed and every other control character
-    shown as an escape (``\\n``, ``\\x07``): on one line, or keeping its line breaks when
-    ``lines`` is true."""
-    text = ANSI_ESCAPE.sub("", text)
-    return _CONTROL.sub(lambda m: m.group() if lines and m.group() == "\n" else
-                        repr(m.group())[1:-1], text)
-
-
 def source_line(r: DocRecord) -> str:
-    return (f"{r.id}  {r.chunks:4d} chunks  {r.published or 'undated':10s}  "
-            f"{safe(r.title[:60])}  ({safe(r.uri)})")
+    return (f"{r.id}  {plural(r.chunks, 'chunk'):>11s}  {r.published or 'undated':10s}  "
+            f"{safe(r.title[:60])}  ({safe(r.url or r.uri)})")
 
 
 def by_source(answer: Answer) -> list[tuple[int | None, list[Citation]]]:
@@ -52,7 +39,7 @@ def format_citations(answer: Answer) -> str:
     for n, cites in by_source(answer):
         c = cites[0]
         date = f", {c.published}" if c.published else ""
-        lines.append(f"  [{n}] {safe(c.title)}{date} ({safe(c.uri)})")
+        lines.append(f"  [{n}] {safe(c.title)}{date} ({safe(c.link)})")
         for c in cites:
             lines.append(f"      \u201c{safe(' '.join(c.quote.split()))}\u201d "
                          f"(chars {c.start}-{c.end})")
@@ -82,7 +69,7 @@ def answer_html(answer: Answer) -> str:
             c = cites[0]
             date = f" &middot; {html.escape(c.published)}" if c.published else ""
             parts.append(f'<li id="assistant-src-{n}" style="margin:0.6em 0"><b>[{n}] '
-                         f'{html.escape(c.title)}</b>{date} &middot; {_link(c.uri)}<br>'
+                         f'{html.escape(c.title)}</b>{date} &middot; {_link(c.link)}<br>'
                          f'<span style="color:#555">{_highlighted(answer, n, cites)}</span>'
                          "</li>")
         parts.append("</ol>")

@@ -17,7 +17,8 @@ from typing import Any, Iterator
 
 from assistant import lexical
 from assistant.errors import StoreError
-from assistant.types import Chunk, DocRecord, Document, Filters
+from assistant.documents import Passage, Span
+from assistant.types import Chunk, DocRecord, Document, Filters, link_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -106,13 +107,14 @@ class DocStore:
 
     def records(self, uri_prefix: str | None = None) -> list[DocRecord]:
         sql = ("SELECT d.id, d.uri, d.title, d.published, COUNT(c.id), d.ingested_at, "
-               "d.source_hash FROM documents d LEFT JOIN chunks c ON c.doc_id = d.id ")
+               "d.source_hash, json_extract(d.meta, '$.url') FROM documents d "
+               "LEFT JOIN chunks c ON c.doc_id = d.id ")
         args: tuple[str, ...] = ()
         if uri_prefix is not None:
             sql += "WHERE substr(d.uri, 1, length(?)) = ? "
             args = (uri_prefix, uri_prefix)
         sql += "GROUP BY d.id ORDER BY d.ingested_at, d.uri"
-        return [DocRecord(*r) for r in self._db.execute(sql, args)]
+        return [DocRecord(*r[:7], link_of(r[1], r[7])) for r in self._db.execute(sql, args)]
 
     def chunks_of(self, doc: Document) -> list[Chunk]:
         rows = self._db.execute('SELECT id, start, "end" FROM chunks WHERE doc_id=? '
@@ -133,13 +135,13 @@ class DocStore:
                 f"SELECT id, published FROM documents WHERE id IN ({q})", part))
         return out
 
-    def passages(self, spans: list[tuple[str, int, int]]
-                 ) -> list[tuple[str, str, str | None, str] | None]:
-        out: list[tuple[str, str, str | None, str] | None] = []
+    def passages(self, spans: list[Span]) -> list[Passage | None]:
+        out: list[Passage | None] = []
         for doc_id, start, end in spans:
-            row = self._db.execute("SELECT uri, title, published, substr(text, ?, ?) FROM "
-                                   "documents WHERE id=?", (start + 1, end - start, doc_id))
-            out.append(row.fetchone())
+            row = self._db.execute("SELECT uri, title, published, substr(text, ?, ?), "
+                                   "json_extract(meta, '$.url') FROM documents WHERE id=?",
+                                   (start + 1, end - start, doc_id)).fetchone()
+            out.append((*row[:4], link_of(row[0], row[4])) if row else None)
         return out
 
     def chunk_metas(self) -> Iterator[tuple[str, tuple[str, str, int, int, int | None,

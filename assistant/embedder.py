@@ -24,6 +24,7 @@ import json
 import os
 import time
 import threading
+import logging
 import warnings
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -233,8 +234,14 @@ def export_int8(path: Path, target: Path) -> None:
                               dynamic_axes={n: {0: "batch", 1: "seq"}
                                             for n in names + ["last_hidden_state"]},
                               opset_version=17, dynamo=False)
-            quantize_dynamic(str(fp32), str(Path(tmp) / "int8.onnx"),
-                             weight_type=QuantType.QInt8, per_channel=True)
+            # onnxruntime warns through the root logger that the model was not
+            # "pre-processed" (shape inference for static quantisation): not our case.
+            logging.disable(logging.WARNING)
+            try:
+                quantize_dynamic(str(fp32), str(Path(tmp) / "int8.onnx"),
+                                 weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                logging.disable(logging.NOTSET)
         os.replace(Path(tmp) / "int8.onnx", target)
 
 

@@ -39,6 +39,11 @@ class LLMError(AssistantError):
     """The LLM backend failed (bad key, unknown model, unreachable server, ...)."""
 
 
+class InvalidDate(ConfigError):
+    """A day given by a user (a flag, a REPL command, an API field) is not a YYYY-MM-DD
+    calendar day."""
+
+
 class InvalidQuestion(ConfigError):
     """The question is empty, too long, or not valid text."""
 

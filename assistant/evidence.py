@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.addressed import addresses_ai
 from assistant.citations import missing_entities, question_entities
 from assistant.embedder import Embedder
 from assistant.question import fits, focus_words, question_kind
@@ -33,6 +34,10 @@ from assistant.text import fold, mentions, name_words, numbers, sentence_spans, 
 from assistant.types import Hit
 
 PARAMS_FILE = Path(__file__).with_name("evidence_params.json")
+# The kinds of fact a question can ask for (question.question_kind), as a refusal names them.
+KIND_NOUNS = {"count": "number", "date": "date", "amount": "amount",
+              "person": "person's name", "organisation": "organisation's name",
+              "place": "place"}
 FEATURES = ("meaning", "focus", "fits", "names", "rank", "new", "heading")
 
 
@@ -71,10 +76,12 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Decision:
-    """The candidates, best first, and why the question is refused (None: answer)."""
+    """The candidates, best first, and why the question is refused (None: answer; else a
+    key of ``types.REFUSALS``, with ``detail``: the missing names or kind of fact)."""
 
     candidates: list[Candidate]
     refusal: str | None
+    detail: str = ""
 
     @property
     def best(self) -> float:
@@ -115,8 +122,9 @@ class Evidence:
 
     def spans(self, hits: list[Hit],
               doc_texts: dict[str, str]) -> list[tuple[int, int, int]]:
-        """(source number, start, end) of each candidate sentence, each sentence once. Titles, Markdown headings and questions are not candidates:
-        they state no fact."""
+        """(source number, start, end) of each candidate sentence, each sentence once.
+        Titles, Markdown headings and questions are not candidates: they state no fact;
+        nor is a note addressed to an AI system (``addressed``): it is never an answer."""
         out, seen = [], set()
         for n, hit in enumerate(hits, start=1):
             text = doc_texts[hit.chunk.doc_id]
@@ -125,7 +133,7 @@ class Evidence:
                 sent = text[s:e]
                 if (hit.chunk.doc_id, s) in seen or len(sent.split()) < 3 or (
                         len(sents) > 1 and (sent.startswith("#") or sent == hit.title or
-                                            sent.endswith("?"))):
+                                            sent.endswith("?"))) or addresses_ai(sent):
                     continue
                 seen.add((hit.chunk.doc_id, s))
                 out.append((n, s, e))
@@ -174,17 +182,19 @@ class Evidence:
                                                    for h in hits))
 
     def decide(self, question: str, hits: list[Hit], doc_texts: dict[str, str]) -> Decision:
-        if self.unmentioned(question, hits, doc_texts):
+        if missing := self.unmentioned(question, hits, doc_texts):
             # A question about a name no retrieved article mentions is not answerable
             # from them, however similar the rest of the words are.
-            return Decision([], "a named entity not found")
+            named = [f"\u201c{m}\u201d" for m in missing]
+            return Decision([], "name_missing", " or ".join(
+                [", ".join(named[:-1]), named[-1]] if len(named) > 1 else named))
         ranked = self.candidates(question, hits, doc_texts)
         if not ranked:
-            return Decision([], "no relevant source")
+            return Decision([], "no_relevant")
         if ranked[0].p >= self.params.answer_at:
             return Decision(ranked, None)
         close = [c for c in ranked if c.features["focus"] > 0]
-        if question_kind(question) not in ("yesno", "other") and close and not any(
-                c.features["fits"] for c in close):
-            return Decision(ranked, "the asked-for kind of fact absent")
-        return Decision(ranked, "no relevant source")
+        kind = question_kind(question)
+        if kind in KIND_NOUNS and close and not any(c.features["fits"] for c in close):
+            return Decision(ranked, "kind_absent", KIND_NOUNS[kind])
+        return Decision(ranked, "no_relevant")

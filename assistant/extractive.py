@@ -3,22 +3,15 @@ answer the question (``evidence.Decision``), verbatim, each with its citation.
 
 The best sentence comes first; other sentences whose chance to answer also reaches the
 fitted threshold follow (at most ``max_sentences``), unless they repeat what is already
-said. Text that addresses an AI system ("ignore previous instructions") is never quoted.
+said. Text that addresses an AI system ("ignore previous instructions") is never a
+candidate (``evidence.Evidence.spans``), so it is never quoted.
 """
 
 from __future__ import annotations
 
-import re
-
 from assistant.evidence import Candidate, Decision
 from assistant.text import stems
 from assistant.types import Citation, Hit
-
-# Text that addresses an AI system rather than a reader: data, never an answer.
-INJECTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|"
-                       r"prompts?|guidelines)\b|\b(reply|respond|answer|say|output)\b.{0,30}"
-                       r"\b(to every|to all|with only|only with)\b|\byou are now\b|"
-                       r"\bsystem prompt\b|\bas an ai\b", re.I)
 
 
 class ExtractiveAnswerer:
@@ -32,7 +25,7 @@ class ExtractiveAnswerer:
 
     def choose(self, decision: Decision) -> list[Candidate]:
         """The sentences to answer with, best first."""
-        ranked = [c for c in decision.candidates if not INJECTION.search(c.text)]
+        ranked = decision.candidates  # notes addressed to AI systems are never candidates
         if not ranked:
             return []
         chosen = [ranked[0]]

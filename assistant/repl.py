@@ -6,12 +6,12 @@ the answer being written, not the session; Ctrl-D or /quit leaves.
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any, Callable
 
-from assistant.display import format_citations, safe
-from assistant.errors import AssistantError
+from assistant.display import format_citations, safe, source_line
+from assistant.errors import AssistantError, InvalidDate
+from assistant.text import parse_day
 from assistant.types import Answer
 
 HELP = """Ask a question about your articles; follow-up questions are understood.
@@ -100,7 +100,7 @@ def run_repl(a: Any, filters: dict[str, str]) -> int:
                 _as_of(text.split()[1:], filters)
             elif cmd == "/sources":
                 for r in a.sources():
-                    print(f"  {r.id}  {safe(r.title[:60])}  ({safe(r.uri)})")
+                    print(f"  {source_line(r)}")
                 if not docs:
                     print("  no documents: run `assistant ingest PATH` first")
             else:
@@ -117,10 +117,11 @@ def _as_of(args: list[str], filters: dict[str, str]) -> None:
     if args and args[0].lower() == "today":
         filters.pop("as_of", None)
     elif args:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args[0]):
-            print(f"/asof: {args[0]!r} is not a YYYY-MM-DD day")
+        try:
+            filters["as_of"] = parse_day(args[0], "/asof")
+        except InvalidDate as e:
+            print(f"error: {safe(str(e))}")
             return
-        filters["as_of"] = args[0]
     print(f"(answering as of {filters.get('as_of', 'today')})")
 
 
@@ -137,7 +138,7 @@ def _answer(chat: Any, question: str, filters: dict[str, str]) -> None:
         print("\n(answer cancelled)", flush=True)
         return
     except AssistantError as e:
-        print(f"\nerror: {e}", flush=True)
+        print(f"\nerror: {safe(str(e))}", flush=True)
         return
     print(flush=True)
     if final is not None:

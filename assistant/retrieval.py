@@ -140,9 +140,9 @@ class HybridRetriever:
         for (doc_id, start, end, score, page, sim), passage in zip(spans, found):
             if passage is None:  # removed since the search
                 continue
-            uri, title, published, text = passage
+            uri, title, published, text, url = passage
             chunk = Chunk(content_hash(doc_id, str(start), str(end)), doc_id, start, end, text)
-            hits.append(Hit(chunk, score, uri, title, published, page, sim))
+            hits.append(Hit(chunk, score, uri, title, published, page, sim, url))
         return hits
 
 

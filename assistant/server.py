@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,6 +36,11 @@ from assistant.server_openai import add_openai_routes, cited
 
 DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 OPEN_PATHS = {"/", "/healthz", "/favicon.ico"}
+# The page's icon: a speech bubble with a quotation mark, as SVG (browsers ask for it).
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="3" '
+           b'width="28" height="21" rx="6" fill="#1a56b8"/><path d="M9 24l-2 6 8-6z" '
+           b'fill="#1a56b8"/><text x="16" y="21" font-size="18" text-anchor="middle" '
+           b'fill="#fff" font-family="Georgia,serif">&#8220;</text></svg>')
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
@@ -104,6 +109,11 @@ def create_app(assistant: Assistant, api_key: str | None = None,
     def page() -> str:
         return resources.files("assistant").joinpath("web/index.html").read_text("utf-8")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(FAVICON, media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
+
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "documents": assistant.document_count(),
@@ -118,7 +128,7 @@ def create_app(assistant: Assistant, api_key: str | None = None,
     def search(q: str, k: int = 4) -> list[dict[str, Any]]:
         if not 1 <= k <= 50:
             raise ConfigError(f"k must be between 1 and 50, got {k}")
-        return [{"doc_id": h.chunk.doc_id, "uri": h.uri, "title": h.title,
+        return [{"doc_id": h.chunk.doc_id, "uri": h.uri, "url": h.url, "title": h.title,
                  "published": h.published, "start": h.chunk.start, "end": h.chunk.end,
                  "score": h.score, "text": h.chunk.text} for h in assistant.search(q, k=k)]
 
@@ -129,8 +139,8 @@ def create_app(assistant: Assistant, api_key: str | None = None,
     @app.get("/api/documents/{doc_id}")
     def document(doc_id: str) -> dict[str, Any]:
         d = assistant.document(checked_id(doc_id))
-        return {"id": d.id, "uri": d.uri, "title": d.title, "published": d.published,
-                "text": d.text}
+        return {"id": d.id, "uri": d.uri, "url": d.url, "title": d.title,
+                "published": d.published, "text": d.text}
 
     @app.delete("/api/documents/{doc_id}")
     def remove(doc_id: str) -> dict[str, Any]:
@@ -162,7 +172,8 @@ def checked_id(doc_id: str) -> str:
 def answer_json(answer: Any) -> dict[str, Any]:
     """As ``assistant ask --json``; each citation also says which ``[n]`` it is."""
     out = {**answer.to_dict(), "citations": cited(answer)}
-    return {k: out[k] for k in ("answer", "refused", "refusal_reason", "backend", "citations",
+    return {k: out[k] for k in ("answer", "refused", "refusal_reason", "refusal_code",
+                                "as_of", "backend", "citations",
                                 "timings")}
 
 

@@ -72,7 +72,8 @@ def cited(answer: Answer) -> list[dict[str, Any]]:
 
 def extension(answer: Answer, asked: str, question: str) -> dict[str, Any]:
     return {"citations": cited(answer), "refused": answer.refused,
-            "refusal_reason": answer.refusal_reason, "backend": answer.backend,
+            "refusal_reason": answer.refusal_reason, "refusal_code": answer.refusal_code,
+            "backend": answer.backend,
             **({"rewritten_question": asked} if asked != question else {})}
 
 

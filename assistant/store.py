@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant.docstore import DocStore
-from assistant.documents import DocumentStore
+from assistant.documents import DocumentStore, Passage, Span
 from assistant.embedder import Embedder, same_model
 from assistant.errors import EmbedderMismatch, NotFound
 from assistant.lock import WriteLock
@@ -329,10 +329,9 @@ class Store:
         """(chunk id, BM25 score) of the k best chunks for the words of ``query``."""
         return self._docs.lexical_search(search_terms(query), k, filters)
 
-    def passages(self, spans: list[tuple[str, int, int]]
-                 ) -> list[tuple[str, str, str | None, str] | None]:
-        """For each (doc_id, start, end): (uri, title, published, text[start:end]), or None
-        when the document is gone; reads only the spans, never whole texts."""
+    def passages(self, spans: list[Span]) -> list[Passage | None]:
+        """For each (doc_id, start, end): (uri, title, published, text[start:end], url), or
+        None when the document is gone; reads only the spans, never whole texts."""
         return self._docs.passages(spans)
 
     def vector_ids(self) -> set[str]:

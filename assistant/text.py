@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
+
+from assistant.errors import InvalidDate
 
 # ANSI escape sequences (CSI, OSC, two-byte): stripped whole from stored text and from
 # what the terminal is shown, so no "[2J" residue is left.
@@ -23,6 +26,25 @@ ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b
 
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by whitespace, or at a
 # line break. Common abbreviations and initials do not end sentences.
+# C0 and C1 controls and DEL; ESC sequences are removed whole (ANSI_ESCAPE).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe(text: str, lines: bool = False) -> str:
+    """``text`` fit for a terminal or a log line: ANSI escape sequences removed and every
+    other control character shown as an escape (``\\n``, ``\\x07``), on one line, or
+    keeping its line breaks when ``lines`` is true. The one function every message that
+    carries a stored name or text goes through (CLI, REPL, logs)."""
+    text = ANSI_ESCAPE.sub("", text)
+    return _CONTROL.sub(lambda m: m.group() if lines and m.group() == "\n" else
+                        repr(m.group())[1:-1], text)
+
+
+def plural(n: int, word: str) -> str:
+    """"1 chunk", "8 chunks"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 _END = re.compile(r"([.!?][\"'\u201d\u2019)\]]*)\s+|\n+")
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|"
                      r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|No|Gov|Sen|Rep|Gen|"
@@ -91,9 +113,29 @@ def iso_date(value: str) -> str | None:
             month = match.group(m)
             mo = int(month) if month.isdigit() else _MONTH[month[:3].lower()]
             year, day = int(match.group(y)), int(match.group(d))
-            if 1 <= mo <= 12 and 1 <= day <= 31 and 1900 <= year <= 2100:
-                found.append((match.start(), f"{year:04d}-{mo:02d}-{day:02d}"))
+            try:  # a calendar day only: never 30 February
+                if 1900 <= year <= 2100:
+                    found.append((match.start(), date(year, mo, day).isoformat()))
+            except ValueError:
+                pass
     return min(found)[1] if found else None
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def parse_day(value: object, what: str = "the date") -> str:
+    """A day that a person typed (``--as-of``, ``/asof``, an API's ``as_of``), checked: the
+    one parser of every date the assistant is given. Returns it as YYYY-MM-DD; anything
+    else raises ``InvalidDate`` naming ``what``, the value and the format expected."""
+    shown = repr(value) if not isinstance(value, str) else repr(value[:40])
+    expected = "expected a day as YYYY-MM-DD, e.g. 2025-09-22"
+    if not isinstance(value, str) or not (m := _ISO_DAY.fullmatch(value.strip())):
+        raise InvalidDate(f"{what} {shown} is not a date: {expected}")
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError as e:  # month 13, 30 February, year 0
+        raise InvalidDate(f"{what} {shown} is not a calendar day ({e}): {expected}") from None
 
 
 def long_date(iso: str) -> str:

@@ -8,12 +8,11 @@ The invariant everywhere: ``document.text[x.start:x.end] == x.text`` for a chunk
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.errors import ConfigError
+from assistant.text import parse_day
 
 
 def content_hash(*parts: str, length: int = 16) -> str:
@@ -23,6 +22,16 @@ def content_hash(*parts: str, length: int = 16) -> str:
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()[:length]
+
+
+def link_of(uri: str, url: object = None) -> str | None:
+    """The link people follow to a document: the URL it names for itself (front matter
+    ``url``, a JSONL ``url``, an HTML file's ``<link rel=canonical>``), else its uri when
+    that is a web address; None for a local file that names none. Only http(s)."""
+    for candidate in (url, uri):
+        if isinstance(candidate, str) and candidate.lower().startswith(("http://", "https://")):
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,11 @@ class Document:
     def make(uri: str, title: str, text: str, *, published: str | None = None,
              meta: dict[str, Any] | None = None) -> "Document":
         return Document(content_hash(text), uri, title, text, published, dict(meta or {}))
+
+    @property
+    def url(self) -> str | None:
+        """The document's link (``link_of``)."""
+        return link_of(self.uri, self.meta.get("url"))
 
     def span(self, start: int, end: int) -> str:
         if not 0 <= start <= end <= len(self.text):
@@ -69,15 +83,15 @@ class DocRecord:
     chunks: int
     ingested_at: float
     source_hash: str
+    url: str | None = None  # the link people follow (``link_of``)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "uri": self.uri, "title": self.title,
+        return {"id": self.id, "uri": self.uri, "url": self.url, "title": self.title,
                 "published": self.published, "chunks": self.chunks,
                 "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                              time.gmtime(self.ingested_at))}
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UNDATED = 0  # the day number of a document without a publication date
 
 
@@ -98,8 +112,8 @@ class Filters:
     def __post_init__(self) -> None:
         for name in ("published_after", "published_before", "as_of"):
             v = getattr(self, name)
-            if v is not None and not _DATE.match(v):
-                raise ConfigError(f"{name} must be a YYYY-MM-DD date, got {v!r}")
+            if v is not None:
+                object.__setattr__(self, name, parse_day(v, name))
 
     @property
     def empty(self) -> bool:
@@ -152,15 +166,21 @@ class Citation:
     uri: str = ""
     title: str = ""
     published: str | None = None  # the source's publication date (ISO), when known
+    url: str | None = None  # the link people follow (``link_of``)
 
     @staticmethod
     def of(hit: "Hit", start: int, end: int, quote: str) -> "Citation":
         """A citation of ``quote`` at [start:end] of the document ``hit`` came from."""
         return Citation(hit.chunk.doc_id, start, end, quote, hit.uri, hit.title,
-                        hit.published)
+                        hit.published, hit.url)
+
+    @property
+    def link(self) -> str:
+        """What to show and link to: the document's URL, else its uri (a local path)."""
+        return self.url or self.uri
 
     def to_dict(self) -> dict[str, Any]:
-        return {"doc_id": self.doc_id, "uri": self.uri, "title": self.title,
+        return {"doc_id": self.doc_id, "uri": self.uri, "url": self.url, "title": self.title,
                 "published": self.published, "start": self.start, "end": self.end,
                 "quote": self.quote}
 
@@ -178,6 +198,19 @@ class Hit:
     published: str | None = None
     page: int | None = None
     similarity: float | None = None
+    url: str | None = None  # the document's link (``link_of``)
+
+
+# Why an answer is a refusal: a stable code (``Answer.refusal_code``) and the words shown
+# to people (``Answer.refusal_reason``); ``{detail}`` is the missing name or kind of fact.
+REFUSALS = {
+    "empty": "Nothing is ingested yet.",
+    "name_missing": "None of the articles mentions {detail}.",
+    "no_relevant": "No passage of the articles answers this question.",
+    "kind_absent": "The articles found on this give no {detail}.",
+    "unsupported": "No sentence of the answer could be checked against its source.",
+    "llm_declined": "The language model found no answer in the sources.",
+}
 
 
 @dataclass
@@ -190,15 +223,18 @@ class Answer:
     sources: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "extractive"
-    refusal_reason: str | None = None  # why it refused, when it did
+    refusal_reason: str | None = None  # why it refused, in words for people
     as_of: str | None = None  # for a time-sensitive question: the date its facts are from
+    refusal_code: str | None = None  # why it refused: a key of REFUSALS
 
     @classmethod
-    def refusal(cls, text: str, sources: list[Hit], *, reason: str, backend: str,
-                timings: dict[str, float] | None = None) -> "Answer":
-        """An answer that says the sources do not hold the answer, and why."""
+    def refusal(cls, text: str, sources: list[Hit], *, code: str, backend: str,
+                detail: str = "", timings: dict[str, float] | None = None) -> "Answer":
+        """An answer that says the sources do not hold the answer, and why (``code``, a
+        key of ``REFUSALS``, with ``detail`` filled in)."""
         return cls(text=text, citations=[], refused=True, sources=sources,
-                   timings=dict(timings or {}), backend=backend, refusal_reason=reason)
+                   timings=dict(timings or {}), backend=backend, refusal_code=code,
+                   refusal_reason=REFUSALS[code].format(detail=detail))
 
     def source_number(self, citation: Citation) -> int | None:
         """The ``[n]`` marker under which ``citation``'s source appears in the text."""
@@ -210,6 +246,7 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return {"answer": self.text, "refused": self.refused,
-                "refusal_reason": self.refusal_reason, "backend": self.backend,
+                "refusal_reason": self.refusal_reason, "refusal_code": self.refusal_code,
+                "backend": self.backend,
                 "as_of": self.as_of, "citations": [c.to_dict() for c in self.citations],
                 "timings": dict(self.timings)}

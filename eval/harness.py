@@ -183,6 +183,7 @@ def score_ours(a: Assistant, q: Question, gold: list[str],
         total_ms=ans.timings.get("retrieve_ms", 0) + ans.timings.get("answer_ms", 0),
         quotes=[c.quote for c in ans.citations]))
     row["refusal_reason"] = ans.refusal_reason
+    row["refusal_code"] = ans.refusal_code
     row["quoted"] = (row["correct"] and M.quotes_gold(row["quotes"], q.quote or q.answers))
     row["stage_ms"] = {k: ans.timings.get(k, 0.0) for k in ("retrieve_ms", "answer_ms")}
     return row

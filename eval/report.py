@@ -79,8 +79,9 @@ def error_table(rows: list[dict]) -> str:
                                               for s in sides) + " |")
     reasons: dict[str, list[int]] = {}
     for r in rows:
-        if r["ours"].get("refusal_reason"):
-            counts = reasons.setdefault(r["ours"]["refusal_reason"], [0, 0])
+        if r["ours"].get("refusal_code") or r["ours"].get("refusal_reason"):
+            counts = reasons.setdefault(r["ours"].get("refusal_code") or
+                                        r["ours"]["refusal_reason"], [0, 0])
             counts[0 if r["answerable"] else 1] += 1
     if reasons:
         lines += ["", "| refusal reason (ours) | answerable | not answerable |",

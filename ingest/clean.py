@@ -15,16 +15,24 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 _BLANKS = re.compile(r"\n{3,}")
 
 
+SAMPLE = 8192  # bytes of each sample looked at for control bytes
+SAMPLES = 16  # samples spread over a file, the head and the tail among them
+
+
 def looks_binary(data: bytes) -> bool:
-    """NUL bytes or many control bytes in the first 8 KiB mean "not text"."""
-    head = data[:8192]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """A NUL byte anywhere, or many control bytes in any of the samples spread over the
+    whole file, mean "not text" (an archive glued after a text head is caught too)."""
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True
-    if not head:
-        return False
-    # control bytes other than whitespace and ESC (text with ANSI colours is still text)
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32 and b != 27)
-    return controls / len(head) > 0.05
+    step = max((len(data) - SAMPLE) // (SAMPLES - 1), 1)
+    starts = range(0, max(len(data) - SAMPLE, 0) + 1, step) if data else range(0)
+    for at in list(starts)[:SAMPLES]:
+        sample = data[at:at + SAMPLE]
+        # control bytes other than whitespace and ESC (ANSI colours are still text)
+        controls = sum(1 for b in sample if b < 9 or 13 < b < 32 and b != 27)
+        if controls / len(sample) > 0.05:
+            return True
+    return False
 
 
 # Single-byte code pages of Latin-script text. charset-normalizer cannot tell them apart

@@ -37,8 +37,12 @@ class Loaded:
 
 
 def iter_sources(sources: list[str], settings: Settings,
-                 on_error: Callable[[SourceError], None]) -> Iterator[Loaded]:
-    """Expand files, directories and URLs into Loaded items; report failures, go on."""
+                 on_error: Callable[[SourceError], None],
+                 on_skip: Callable[[str, str], None] = lambda _path, _why: None
+                 ) -> Iterator[Loaded]:
+    """Expand files, directories and URLs into Loaded items; report failures, go on. A
+    file of a directory that the include globs do not take is passed to ``on_skip`` with
+    the reason (hidden and excluded files are not: they were asked to be left out)."""
     for src in sources:
         try:
             if re.match(r"https?://", src, re.I):
@@ -48,7 +52,11 @@ def iter_sources(sources: list[str], settings: Settings,
                 raise SourceError(src, "only http(s) URLs are fetched")
             path = Path(src).expanduser()
             if path.is_dir():
-                for f in walk(path, settings.include, settings.exclude):
+                left: list[Path] = []
+                taken = walk(path, settings.include, settings.exclude, left)
+                for f in left:
+                    on_skip(str(f), skip_reason(f))
+                for f in taken:
                     try:
                         yield from load_file(f, settings)
                     except SourceError as e:
@@ -81,8 +89,10 @@ def count_items(sources: list[str], settings: Settings) -> int:
     return total
 
 
-def walk(root: Path, include: list[str], exclude: list[str]) -> list[Path]:
-    """Files under ``root`` matching an include glob and no exclude glob, sorted."""
+def walk(root: Path, include: list[str], exclude: list[str],
+         left: list[Path] | None = None) -> list[Path]:
+    """Files under ``root`` matching an include glob and no exclude glob, sorted; the
+    files matching neither are appended to ``left``."""
     out = []
     for f in sorted(root.rglob("*")):
         rel = f.relative_to(root).as_posix()
@@ -94,7 +104,17 @@ def walk(root: Path, include: list[str], exclude: list[str]) -> list[Path]:
         # a broken or looping link is listed so that loading it reports it
         if wanted and (f.is_file() or (f.is_symlink() and not f.exists())):
             out.append(f)
+        elif left is not None and not wanted and f.is_file():
+            left.append(f)
     return out
+
+
+def skip_reason(path: Path) -> str:
+    """Why a directory walk did not take ``path``."""
+    if path.suffix.lower() not in SUFFIXES:
+        return (f"unsupported file type {path.suffix or '(none)'!r} (supported: "
+                f"{', '.join(sorted(SUFFIXES))})")
+    return "not matched by the include globs (--include)"
 
 
 def load_file(path: Path, settings: Settings) -> Iterator[Loaded]:
@@ -199,12 +219,30 @@ def parse_html(html: str, uri: str, url: str | None = None) -> Document:
     info = json.loads(out)
     text = clean_text(info.get("text") or "")
     meta = {k: info[k] for k in ("author", "hostname", "sitename") if info.get(k)}
-    if url:
-        meta["url"] = url
+    # A fetched page's link is where its text came from; a saved page's, the address it
+    # declares for itself.
+    if link := url or declared_url(html):
+        meta["url"] = link
     title = _title(info.get("title") or "") or (text.split("\n", 1)[0][:200])
     published, where = dated(iso_date(info.get("date") or ""), "HTML metadata", text)
     return Document.make(uri, title, text, published=published,
                          meta={**meta, "source": uri, **where})
+
+
+_CANONICAL = re.compile(r"<link\b[^>]*>", re.I)
+_ATTR = re.compile(r"""\b(rel|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+
+
+def declared_url(html: str) -> str | None:
+    """The http(s) address in a page's ``<link rel="canonical" href=...>``, canonicalised."""
+    for tag in _CANONICAL.findall(html[:200_000]):
+        attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+                 for m in _ATTR.finditer(tag)}
+        href = attrs.get("href", "").strip()
+        if "canonical" in attrs.get("rel", "").lower().split() and re.match(
+                r"https?://[^\s/]", href, re.I):
+            return canonical_url(href)
+    return None
 
 
 def parse_pdf(data: bytes, uri: str) -> Document:

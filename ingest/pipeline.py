@@ -17,6 +17,7 @@ from assistant.embedder import Embedder
 from assistant.errors import SourceError
 from assistant.settings import Settings
 from assistant.store import Store
+from assistant.text import plural
 from assistant.types import Chunk, Document, embedding_text
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.loaders import Loaded, count_items, iter_sources
@@ -32,6 +33,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     duplicate: list[tuple[str, str]] = field(default_factory=list)  # (uri, stored uri)
     failed: list[tuple[str, str]] = field(default_factory=list)      # (source, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)     # (file, reason)
     chunks: int = 0
     chars: int = 0
     seconds: float = 0.0
@@ -41,18 +43,24 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.failed
 
-    def summary(self) -> str:
+    def summary(self, wall_seconds: float | None = None) -> str:
+        """One line of counts and speed; with ``wall_seconds`` (the whole command, start-up
+        and model load included) that too, so the line never hides where time went."""
         rate = self.chunks / self.seconds if self.seconds else 0.0
+        whole = f"; {wall_seconds:.1f} s in all" if wall_seconds is not None else ""
         return (f"added {len(self.added)}, updated {len(self.updated)}, unchanged "
                 f"{len(self.unchanged)}, removed {len(self.removed)}, duplicate "
-                f"{len(self.duplicate)}, failed {len(self.failed)} "
-                f"({self.chunks} chunks in {self.seconds:.1f}s, {rate:.1f} chunks/s)")
+                f"{len(self.duplicate)}, failed {len(self.failed)}, skipped "
+                f"{len(self.skipped)} "
+                f"({plural(self.chunks, 'chunk')} in {self.seconds:.1f} s, {rate:.1f} "
+                f"chunks/s{whole})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "removed": self.removed,
                 "duplicate": [{"uri": u, "same_as": s} for u, s in self.duplicate],
                 "failed": [{"source": s, "reason": r} for s, r in self.failed],
+                "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
                 "chunks": self.chunks, "seconds": round(self.seconds, 3)}
 
 
@@ -98,7 +106,11 @@ class Ingestor:
             report.failed.append((e.source, e.reason))
             self.on_event(f"failed: {e}")
 
-        for item in iter_sources(sources, self.settings, failed):
+        def skipped(path: str, reason: str) -> None:
+            report.skipped.append((path, reason))
+            self.on_event(f"skipped: {path}: {reason}")
+
+        for item in iter_sources(sources, self.settings, failed, skipped):
             seen.add(item.uri)
             pending = self._prepare(item, report, claimed, failed)
             if pending is not None:

@@ -13,6 +13,7 @@ import pytest
 from assistant import Assistant, Answer
 from assistant.answering import REFUSAL, format_sources
 from assistant.errors import ConfigError
+from assistant.types import REFUSALS
 from tests.conftest import CANONICAL, ScriptedLLM, check_citations
 
 @pytest.fixture
@@ -231,8 +232,12 @@ def test_time_sensitive_answers_say_the_date_of_their_facts(samples: Assistant) 
     assert samples.ask(CANONICAL, as_of="2025-01-01").refused
 
 
-def test_refusals_say_why(samples: Assistant) -> None:
-    assert samples.ask("Who leads Tencent?").refusal_reason == "a named entity not found"
+def test_refusals_say_why_in_words_for_people(samples: Assistant) -> None:
+    ans = samples.ask("Who leads Tencent?")
+    assert (ans.refusal_code, ans.refusal_reason) == (
+        "name_missing", "None of the articles mentions \u201cTencent\u201d.")
     ans = samples.ask("What is the boiling point of water on Mars?")
-    assert ans.refused and ans.refusal_reason in ("no relevant source",
-                                                  "the asked-for kind of fact absent")
+    assert ans.refused and ans.refusal_code in ("no_relevant", "kind_absent")
+    assert ans.refusal_reason in (REFUSALS["no_relevant"], "The articles found on this "
+                                  "give no amount.")
+    assert ans.to_dict()["refusal_code"] == ans.refusal_code

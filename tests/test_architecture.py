@@ -8,6 +8,7 @@ import ast
 from tests.conftest import ROOT
 
 DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistant.text",
+          "assistant.addressed",
           "assistant.question"}
 STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.lock",
            "assistant.lexical", "assistant.documents",

@@ -58,7 +58,7 @@ def test_exact_cases(samples_home: Path, real_embedder,
         openai_fake.script({"content": "Alibaba plans to spend 500 billion yuan on AI [1]."})
         ans = a.ask(CANONICAL)
         # A figure that is not in the cited source is not an answer: a refusal ...
-        assert "500" not in ans.text and ans.refusal_reason == "no supported claim"
+        assert "500" not in ans.text and ans.refusal_code == "unsupported"
         # ... or, when the evidence is at least as strong as the fitted confident_at
         # (here: any), the passage's own sentences, quoted.
         a.answerer.evidence.params = replace(a.answerer.evidence.params, confident_at=0.0)

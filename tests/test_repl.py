@@ -48,7 +48,10 @@ def test_repl_question_follow_up_and_quit(samples_home: Path) -> None:
     child.expect("Not in the sources")
     child.expect("you>")
     child.sendline("/asof someday")
-    child.expect("not a YYYY-MM-DD day")
+    child.expect("is not a date: expected a day as YYYY-MM-DD")
+    child.expect("you>")
+    child.sendline("/asof 2025-13-01")  # not a calendar day: refused, the session goes on
+    child.expect("is not a calendar day")
     child.expect("you>")
     child.sendline("/asof today")
     child.expect(r"answering as of today")

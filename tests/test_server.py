@@ -1,6 +1,5 @@
 """`assistant serve` with real clients: the openai package (stream and not), LangChain's
-ChatOpenAI, plain HTTP for the JSON API, and the web page in a real headless Chromium
-(Playwright driving Debian's /usr/bin/chromium; if it cannot start, the test fails)."""
+ChatOpenAI, plain HTTP for the JSON API (the web page: tests/test_page.py)."""
 
 from __future__ import annotations
 
@@ -61,8 +60,9 @@ def test_openai_client(server: str) -> None:
     verified(server, r.citations)
     chunks = list(client.chat.completions.create(model="assistant", stream=True, messages=[
         {"role": "user", "content": CANONICAL}]))
-    text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert text == r.choices[0].message.content
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert len(pieces) > 1  # the extractive answer streams a sentence at a time
+    assert "".join(pieces) == r.choices[0].message.content
     assert chunks[-1].choices[0].finish_reason == "stop"
     verified(server, chunks[-1].citations)
     # a follow-up is rewritten with the conversation's subject
@@ -185,27 +185,15 @@ def test_llm_down_is_503(tmp_path: Path, server_home: Path) -> None:
             pass
 
 
-def test_web_page_in_a_real_browser(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
-        page.goto(server)
-        page.wait_for_selector("#sources li")
-        assert "Alibaba bets its future" in page.inner_text("#sources")
-        page.fill("#question", CANONICAL)
-        page.click("#ask button")
-        page.wait_for_function("document.querySelector('#status').textContent"
-                               ".startsWith('answered by')")
-        assert "380 billion yuan" in page.inner_text("#answer")
-        page.click("#answer .cite >> nth=0")
-        page.wait_for_selector("#source mark")
-        quote = page.inner_text("#source mark")
-        assert "billion yuan" in quote and quote in page.inner_text("#answer")
-        assert "published 2025-09-22" in page.inner_text("#source")
-        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
-        browser.close()
-    assert (tmp_path / "page.png").stat().st_size > 10_000
+def test_bad_dates_are_400_and_the_page_has_its_icon(server: str) -> None:
+    for bad in ("2025-13-01", "yesterday", "2025/01/01"):
+        r = httpx.post(f"{server}/api/ask", json={"question": CANONICAL, "as_of": bad},
+                       timeout=60)
+        assert r.status_code == 400, r.text
+        message = r.json()["error"]["message"]
+        assert message.startswith("as_of ") and "YYYY-MM-DD" in message
+    ok = httpx.post(f"{server}/api/ask", json={"question": CANONICAL, "as_of": "2025-12-31"},
+                    timeout=60).json()
+    assert not ok["refused"] and ok["citations"][0]["url"].startswith("https://example.org/")
+    icon = httpx.get(f"{server}/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
