@@ -19,7 +19,7 @@ from assistant.addressed import without_notes_to_ai
 from assistant.citations import Claim, check_claims, quotes_for, split_claims
 from assistant.embedder import Embedder
 from assistant.errors import InvalidQuestion
-from assistant.evidence import Decision, Evidence
+from assistant.evidence import Decision, Evidence, make_reader
 from assistant.extractive import ExtractiveAnswerer
 from assistant.llm import LLM, Messages, make_llm
 from assistant.question import time_window, wants_recent
@@ -106,7 +106,7 @@ class Answerer:
         self.settings = settings
         self.retriever = retriever or HybridRetriever(store)
         self.llm = llm if llm is not None else make_llm(settings)
-        self.evidence = Evidence(embedder)
+        self.evidence = Evidence(embedder, reader=make_reader(settings))
         self.extractive = ExtractiveAnswerer(self.evidence.params.answer_at)
         self.backend = self.llm.name if self.llm else "extractive"
 

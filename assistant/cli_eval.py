@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,14 @@ def add_eval_command(sub: Any) -> None:
                        "baseline", description="Build a fresh index inside --out, run the "
                        "questions through ours and the naive LangChain-tutorial pipeline, "
                        "and write report.md, report.json, answers.jsonl and plots.")
-    p.add_argument("--dataset", required=True, choices=["realtimeqa", "jsonl"],
+    p.add_argument("--dataset", required=True, choices=["realtimeqa", "jsonl", "squad"],
                    help="dataset format")
     p.add_argument("--data", required=True, type=Path,
-                   help="RealTime QA folder, or a questions .jsonl file")
+                   help="RealTime QA folder, a questions .jsonl file, or a SQuAD "
+                   ".json[.gz] file")
+    p.add_argument("--articles", help="with --dataset squad: only these article titles, "
+                   "comma-separated (a comma inside a title, as in Fresno,_California, is "
+                   "followed by an underscore)")
     p.add_argument("--corpus", type=Path, help="with --dataset jsonl: files to ingest, or "
                    "the folder the dataset's article names are relative to (../shared)")
     p.add_argument("--split", default="all", choices=["dev", "test", "all"],
@@ -55,7 +60,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      choices=args.choices or args.choices_only,
                      free_form=not args.choices_only, year=args.year,
                      split=args.split, dated=not args.undated,
-                     keep_index=args.keep_index)
+                     keep_index=args.keep_index,
+                     articles=re.split(r",(?!_)", args.articles) if args.articles else None)
     result = run(cfg)
     print(markdown(result))
     print(f"wrote {args.out / 'report.md'}, report.json, answers.jsonl and plots")

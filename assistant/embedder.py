@@ -205,35 +205,46 @@ class OnnxEmbedder:
 
 def export_int8(path: Path, target: Path) -> None:
     """Export the transformer to ONNX (opset 17) and quantise it to int8, atomically."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    model = AutoModel.from_pretrained(str(path), local_files_only=True)
+    enc = tok(["an example", "a second, longer example"], padding=True, return_tensors="pt")
+    onnx_int8(model, enc, "last_hidden_state", target, {0: "batch", 1: "seq"})
+
+
+def onnx_int8(model: Any, example: Any, output: str, target: Path,
+              output_axes: dict[int, str]) -> None:
+    """Export the ``output`` field (``last_hidden_state``, ``logits``) of a BERT-like
+    transformers ``model``, called with input_ids, attention_mask and token_type_ids as
+    in ``example``, to ONNX (opset 17; batch and length dynamic, and ``output_axes`` of the
+    output), its weights quantised to int8 by onnxruntime, written atomically to
+    ``target``."""
     import tempfile
 
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel, AutoTokenizer
 
-    class Encoder(torch.nn.Module):
-        def __init__(self, model: torch.nn.Module) -> None:
+    class Output(torch.nn.Module):
+        def __init__(self) -> None:
             super().__init__()
             self.model = model
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return getattr(self.model(input_ids=input_ids, attention_mask=attention_mask,
+                                      token_type_ids=token_type_ids), output)
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
-    enc = tok(["an example", "a second, longer example"], padding=True, return_tensors="pt")
+    module = Output()
     names = ["input_ids", "attention_mask", "token_type_ids"]
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(Encoder(model), tuple(enc[n] for n in names), str(fp32),
-                              input_names=names, output_names=["last_hidden_state"],
-                              dynamic_axes={n: {0: "batch", 1: "seq"}
-                                            for n in names + ["last_hidden_state"]},
-                              opset_version=17, dynamo=False)
+            torch.onnx.export(module.eval(), tuple(example[n] for n in names), str(fp32),
+                              input_names=names, output_names=[output],
+                              dynamic_axes={n: {0: "batch", 1: "seq"} for n in names} | {
+                                  output: output_axes}, opset_version=17, dynamo=False)
             # onnxruntime warns through the root logger that the model was not
             # "pre-processed" (shape inference for static quantisation): not our case.
             logging.disable(logging.WARNING)

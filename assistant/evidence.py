@@ -22,13 +22,15 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from assistant.addressed import addresses_ai
 from assistant.citations import missing_entities, question_entities
 from assistant.embedder import Embedder
+from assistant.reader import MODEL_DIR, OnnxReader, Reader, neighbours, reader_text
+from assistant.settings import Settings
 from assistant.question import fits, focus_words, question_kind
 from assistant.text import fold, mentions, name_words, numbers, sentence_spans, stems
 from assistant.types import Hit
@@ -39,6 +41,8 @@ KIND_NOUNS = {"count": "number", "date": "date", "amount": "amount",
               "person": "person's name", "organisation": "organisation's name",
               "place": "place"}
 FEATURES = ("meaning", "focus", "fits", "names", "rank", "new", "heading")
+READER = "reader"  # the trained reader's chance, a feature when a reader is given
+PRESELECT = 24  # candidates the reader reads: the best by the cheap features
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class Params:
                    raw.get("measured", {}))
 
     def p(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(self.weights[k] * features[k] for k in FEATURES)
+        z = self.bias + sum(w * features[k] for k, w in self.weights.items() if k in features)
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -88,6 +92,14 @@ class Decision:
         return self.candidates[0].p if self.candidates else 0.0
 
 
+def make_reader(settings: Settings, params: Params | None = None) -> Reader | None:
+    """The shipped reader, when it is installed, fitted into the decision (its weight is
+    in ``evidence_params.json``) and not turned off (``ASSISTANT_READER=false``)."""
+    if not settings.reader or not (MODEL_DIR / "model.onnx").exists():
+        return None
+    return OnnxReader() if READER in (params or Params.load()).weights else None
+
+
 def _is_heading(sent: str) -> bool:
     """A short line without final punctuation: a heading, a caption, a table row."""
     return sent[-1] not in ".!?\"'”)" and len(sent.split()) < 12
@@ -97,9 +109,12 @@ class Evidence:
     """Builds and scores candidate sentences; decides answer or refuse."""
 
     def __init__(self, embedder: Embedder, params: Params | None = None,
-                 cache_size: int = 20_000) -> None:
+                 cache_size: int = 20_000, reader: Reader | None = None) -> None:
         self.embedder = embedder
         self.params = params or Params.load()
+        self.reader = reader
+        # The features of a candidate: the cheap ones, and the reader's when given.
+        self.features = FEATURES + ((READER,) if reader is not None else ())
         # Stored sentences recur across questions (a warm server, a chat): their vectors
         # are kept, most recently used last, so each is embedded once.
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
@@ -173,6 +188,21 @@ class Evidence:
                               bool(numbers(t) - asked)),
                  "heading": float(_is_heading(t))}
             out.append(Candidate(n, s, e, t, f, self.params.p(f)))
+        ranked = sorted(out, key=lambda c: -c.p)
+        return self._read(question, ranked, hits, doc_texts) if self.reader else ranked
+
+    def _read(self, question: str, ranked: list[Candidate], hits: list[Hit],
+              doc_texts: dict[str, str]) -> list[Candidate]:
+        """The cascade's second stage: the reader reads the ``PRESELECT`` best candidates
+        (by the cheap features) in their context; its chance becomes a feature of each."""
+        assert self.reader is not None
+        kept = ranked[:PRESELECT]
+        texts = [reader_text(hits[c.source - 1].title, c.text,
+                             neighbours(doc_texts[hits[c.source - 1].chunk.doc_id], c.start,
+                                        c.end)) for c in kept]
+        read = self.reader.score(question, texts)
+        out = [replace(c, features=f, p=self.params.p(f)) for c, r in zip(kept, read)
+               for f in [{**c.features, READER: r}]]
         return sorted(out, key=lambda c: -c.p)
 
     @staticmethod

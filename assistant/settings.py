@@ -80,6 +80,9 @@ class Settings(BaseSettings):
                                    "of source text an LLM is given: the best-ranked "
                                    "sources that fit (always at least one). Small local "
                                    "models answer better and faster with less.")
+    reader: bool = Field(True, description="Let the trained reader (assistant/reader_model, "
+                         "when installed and fitted into evidence_params.json) read the "
+                         "best candidate sentences before the answer decision.")
     llm_fallback: bool = Field(True, description="When the LLM declines although a "
                                "retrieved sentence answers the question with high "
                                "confidence (the fitted ``confident_at`` of "

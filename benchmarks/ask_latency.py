@@ -6,7 +6,8 @@
 
 ``--home`` reuses an index (e.g. the one an eval run built); ``--ingest`` builds a fresh
 one in a temp folder first. The first question (model and index loading) is reported
-apart from the rest.
+apart from the rest. ``--reader DIR`` compares the answer decision without and with the
+reader at DIR on the same questions, alternating (ABAB), and reports both medians.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def main() -> None:
     ap.add_argument("--questions", type=Path, required=True,
                     help="a questions .jsonl (ours) or a RealTime QA week folder")
     ap.add_argument("--limit", type=int, help="at most N questions")
+    ap.add_argument("--reader", type=Path, help="a reader folder (model.onnx, tokenizer.json)"
+                    ": time the decision without and with it, alternating")
     args = ap.parse_args()
     qs = questions_of(args.questions)[:args.limit]
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,6 +48,8 @@ def main() -> None:
         if args.ingest:
             a.ingest(args.ingest, progress=False)
         first = a.ask(qs[0]).timings
+        if args.reader:
+            compare_reader(a, qs, args.reader)
         timings = [a.ask(q).timings for q in qs[1:]]
         answered = [t for t in timings if t["answer_ms"] > 0]
         med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
@@ -56,6 +61,30 @@ def main() -> None:
               f"{len(answered)} answered, total "
               f"{med([t['retrieve_ms'] + t['answer_ms'] for t in timings]):.1f} ms")
         a.close()
+
+
+def compare_reader(a, qs: list[str], folder: Path) -> None:
+    """The same questions answered without (A) and with (B) the reader, alternating."""
+    from assistant.evidence import READER, FEATURES
+    from assistant.reader import OnnxReader
+
+    ev = a.answerer.evidence
+    reader = OnnxReader(folder)
+    reader.score(qs[0], ["warm-up"])
+    if READER not in ev.params.weights:  # an unfitted reader: time it with a neutral weight
+        from dataclasses import replace
+
+        ev.params = replace(ev.params, weights={**ev.params.weights, READER: 0.0})
+    took: dict[str, list[float]] = {"without": [], "with": []}
+    for q in qs[1:]:
+        for side in ("without", "with"):
+            ev.reader = reader if side == "with" else None
+            ev.features = FEATURES + ((READER,) if ev.reader else ())
+            took[side].append(a.ask(q).timings["answer_ms"])
+    ev.reader, ev.features = None, FEATURES
+    for side, ms in took.items():
+        print(f"answer decision {side} the reader: median {statistics.median(ms):.1f} ms "
+              f"over {len(ms)} questions")
 
 
 if __name__ == "__main__":

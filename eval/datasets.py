@@ -123,6 +123,37 @@ def load_jsonl(path: Path, corpus: Path) -> EvalSet:
     return EvalSet("jsonl", questions, corpus_entries)
 
 
+def load_squad(path: Path, articles: list[str] | None = None) -> EvalSet:
+    """SQuAD JSON (1.1 or 2.0, ``.json`` or ``.json.gz``): each article one document (its
+    paragraphs, a blank line apart), all its questions asked; SQuAD 2.0's impossible
+    questions are unanswerable. ``articles`` keeps only those titles."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)["data"]
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError(f"{path}: not a SQuAD JSON file ({e})") from None
+    wanted = set(articles or [])
+    unknown = wanted - {a["title"] for a in data}
+    if unknown:
+        raise ConfigError(f"{path}: no article titled {', '.join(sorted(unknown))}")
+    questions, corpus = [], []
+    for art in data:
+        if wanted and art["title"] not in wanted:
+            continue
+        url = f"https://en.wikipedia.org/wiki/{art['title']}"
+        corpus.append({"url": url, "title": art["title"].replace("_", " "),
+                       "text": "\n\n".join(p["context"] for p in art["paragraphs"]),
+                       "published": ""})
+        for para in art["paragraphs"]:
+            for qa in para["qas"]:
+                impossible = bool(qa.get("is_impossible"))
+                answers = list(dict.fromkeys(a["text"] for a in qa.get("answers") or []))
+                questions.append(Question(qa["id"], qa["question"], answers, not impossible,
+                                          [url], split=art["title"]))
+    return EvalSet("squad", questions, corpus)
+
+
 def _named_article(root: Path, name: str) -> dict:
     """One article named by a dataset row: {"path"} for a file, or an article dict."""
     file, _, url = name.partition("#")

@@ -71,8 +71,8 @@ def collect(a: Assistant, q: Question, *, withhold: bool) -> Example:
     return Example(q.id + ("/withheld" if withhold else ""),
                    "realtimeqa" if q.date else "dev set", sorted(gold)[0] if gold else q.id,
                    answerable, bool(ev.unmentioned(q.question, hits, docs)),
-                   np.array([[c.features[f] for f in FEATURES] for c in cands]).reshape(
-                       -1, len(FEATURES)), np.array(y, dtype=bool))
+                   np.array([[c.features[f] for f in ev.features] for c in cands]).reshape(
+                       -1, len(ev.features)), np.array(y, dtype=bool))
 
 
 def outcomes(examples: list[Example], w: np.ndarray, b: float, t: float,
@@ -117,7 +117,7 @@ def best_top_p(examples: list[Example], w: np.ndarray, b: float) -> list[float]:
             else 0.0 for e in examples]
 
 
-def fit(examples: list[Example]) -> dict[str, Any]:
+def fit(examples: list[Example], names: tuple[str, ...] = FEATURES) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     used = [e for e in examples if len(e.y)]
@@ -139,26 +139,27 @@ def fit(examples: list[Example]) -> dict[str, Any]:
         if answered and answered.count("correct") / len(answered) >= PRECISION:
             confident_at = t
             break
-    return {"weights": dict(zip(FEATURES, map(float, w))), "bias": b,
+    return {"weights": dict(zip(names, map(float, w))), "bias": b,
             "answer_at": float(answer_at), "confident_at": float(confident_at)}
 
 
-def cross_validate(examples: list[Example], folds: int = 5) -> dict[str, float]:
+def cross_validate(examples: list[Example], folds: int = 5,
+                   names: tuple[str, ...] = FEATURES) -> dict[str, float]:
     """Held-out figures: fit on four folds of articles, measure on the fifth."""
     from sklearn.model_selection import GroupKFold
 
     groups = [e.group for e in examples]
     result: list[str] = [""] * len(examples)
     for train, test in GroupKFold(n_splits=folds).split(examples, groups=groups):
-        p = fit([examples[i] for i in train])
-        w = np.array([p["weights"][f] for f in FEATURES])
+        p = fit([examples[i] for i in train], names)
+        w = np.array([p["weights"][f] for f in names])
         got = outcomes([examples[i] for i in test], w, p["bias"], p["answer_at"])
         for i, r in zip(test, got):
             result[i] = r
     return summary(examples, result)
 
 
-def gather(shared: Path, out: Path) -> tuple[list[Example], dict[str, int]]:
+def gather(shared: Path, out: Path) -> tuple[list[Example], dict[str, int], tuple[str, ...]]:
     dev = split_of(load_jsonl(DEV_SET, shared).questions, "dev")
     rtqa_set = load_realtimeqa(shared / "eval" / "realtimeqa" / "2022")
     rtqa = [q for q in rtqa_set.questions if q.answerable]
@@ -173,8 +174,9 @@ def gather(shared: Path, out: Path) -> tuple[list[Example], dict[str, int]]:
         a.ingest(files + [str(corpus)], progress=False)
         examples = ([collect(a, q, withhold=False) for q in dev] +
                     [collect(a, q, withhold=w) for q in rtqa for w in (False, True)])
+        names = a.answerer.evidence.features
     return examples, {"dev_set_questions": len(dev), "realtimeqa_2022_questions": len(rtqa),
-                      "articles": len(files) + len(inline)}
+                      "articles": len(files) + len(inline)}, names
 
 
 def fit_recency(home: Path, shared: Path) -> dict[str, Any]:
@@ -250,11 +252,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {RECENCY_FILE}")
         return 0
     t = time.perf_counter()
-    examples, counts = gather(args.shared, args.out)
-    params = fit(examples)
-    w = np.array([params["weights"][f] for f in FEATURES])
+    examples, counts, names = gather(args.shared, args.out)
+    params = fit(examples, names)
+    w = np.array([params["weights"][f] for f in names])
     fitted = summary(examples, outcomes(examples, w, params["bias"], params["answer_at"]))
-    held_out = cross_validate(examples)
+    held_out = cross_validate(examples, names=names)
     params["measured"] = {
         "command": "python -m assistant.eval.fit --shared ../shared --write",
         "date": time.strftime("%Y-%m-%d"),

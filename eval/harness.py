@@ -20,8 +20,8 @@ from assistant.settings import load_settings
 from assistant.types import Chunk, Hit
 from assistant.eval import metrics as M
 from assistant.eval.choices import by_evidence, by_llm
-from assistant.eval.datasets import (EvalSet, Question, load_jsonl, load_realtimeqa, sample,
-                                     split_of)
+from assistant.eval.datasets import (EvalSet, Question, load_jsonl, load_realtimeqa,
+                                     load_squad, sample, split_of)
 from assistant.eval.naive import NaivePipeline
 from assistant.eval.report import write_outputs
 from assistant.ingest.loaders import load_file
@@ -45,10 +45,12 @@ class EvalConfig:
     keep_index: bool = False  # reuse the index a previous run left in OUT/home
     free_form: bool = True  # False: multiple choice only, no free-form answers
     year: str | None = None  # only the questions asked in this year (RealTime QA)
+    articles: list[str] | None = None  # SQuAD: only these article titles
 
     def __post_init__(self) -> None:
-        if self.dataset not in ("realtimeqa", "jsonl"):
-            raise ConfigError(f"--dataset must be realtimeqa or jsonl, got {self.dataset!r}")
+        if self.dataset not in ("realtimeqa", "jsonl", "squad"):
+            raise ConfigError(f"--dataset must be realtimeqa, jsonl or squad, got "
+                              f"{self.dataset!r}")
         if not 0 <= self.withhold_gold < 1:
             raise ConfigError(f"--withhold-gold must be in [0, 1), got {self.withhold_gold}")
         if self.split not in ("dev", "test", "all"):
@@ -68,6 +70,8 @@ def is_gold(uri: str, gold: list[str]) -> bool:
 def load(cfg: EvalConfig) -> EvalSet:
     if cfg.dataset == "realtimeqa":
         return load_realtimeqa(cfg.data)
+    if cfg.dataset == "squad":
+        return load_squad(cfg.data, cfg.articles)
     assert cfg.corpus is not None
     return load_jsonl(cfg.data, cfg.corpus)
 
@@ -128,7 +132,7 @@ def run(cfg: EvalConfig, progress: bool | None = None) -> dict[str, Any]:
         # Unanswerable: its gold was withheld, or the dataset says so. (RealTime QA 2026
         # questions whose answer is in no article are neither: their label is unknown.)
         unanswerable = (bool(q.gold_uris) and not gold_in_index) or (
-            cfg.dataset == "jsonl" and not q.answerable)
+            cfg.dataset in ("jsonl", "squad") and not q.answerable)
         row = {"id": q.id, "question": q.question, "answers": q.answers,
                "answerable": answerable, "unanswerable": unanswerable,
                "gold_uris": q.gold_uris,

@@ -12,7 +12,7 @@ DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistan
           "assistant.question"}
 STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.lock",
            "assistant.lexical", "assistant.documents",
-           "assistant.embedder",
+           "assistant.embedder", "assistant.reader",
            "assistant.embed_server"}
 READ = {"assistant.retrieval", "assistant.extractive", "assistant.citations", "assistant.llm",
         "assistant.evidence",

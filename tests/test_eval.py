@@ -206,3 +206,45 @@ def test_naive_multiple_choice_by_llm_quotes_true_spans() -> None:
         assert text[start:start + len(found.page_content)] == found.page_content
     finally:
         n.close()
+
+
+SQUAD = {"version": "v2.0", "data": [
+    {"title": "Ferry_lines", "paragraphs": [
+        {"context": "The Danube ferry carried 9,300 cars in June. Its captain is Ilona Varga.",
+         "qas": [{"id": "f1", "question": "How many cars did the Danube ferry carry in June?",
+                  "answers": [{"text": "9,300", "answer_start": 25}], "is_impossible": False},
+                 {"id": "f2", "question": "How many trucks did the Rhine ferry carry in May?",
+                  "answers": [], "plausible_answers": [{"text": "9,300", "answer_start": 25}],
+                  "is_impossible": True}]}]},
+    {"title": "Glaciers", "paragraphs": [
+        {"context": "The glacier lake in Patagonia rose 3 metres during the storm.",
+         "qas": [{"id": "g1", "question": "How much did the glacier lake rise?",
+                  "answers": [{"text": "3 metres", "answer_start": 35}],
+                  "is_impossible": False}]}]}]}
+
+
+def test_squad_in_the_harness(tmp_path: Path) -> None:
+    """`assistant eval --dataset squad`: each article one document, all its questions,
+    impossible ones unanswerable; --articles keeps some titles."""
+    import gzip
+
+    from assistant.cli import main
+    from assistant.errors import ConfigError
+    from assistant.eval.datasets import load_squad
+
+    data = tmp_path / "squad.json.gz"
+    with gzip.open(data, "wt", encoding="utf-8") as f:
+        json.dump(SQUAD, f)
+    ds = load_squad(data, ["Ferry_lines"])
+    assert [q.answerable for q in ds.questions] == [True, False]
+    assert ds.corpus[0]["title"] == "Ferry lines" and "Ilona Varga" in ds.corpus[0]["text"]
+    with pytest.raises(ConfigError, match="no article titled Nope"):
+        load_squad(data, ["Nope"])
+    out = tmp_path / "out"
+    assert main(["eval", "--dataset", "squad", "--data", str(data), "--out", str(out),
+                 "--no-baseline"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["n"] == 3 and set(report["by_split"]) == {"Ferry_lines", "Glaciers"}
+    rows = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    assert {r["id"]: r["unanswerable"] for r in rows} == {"f1": False, "f2": True, "g1": False}
+    assert report["ours"]["contains_gold"] > 0
