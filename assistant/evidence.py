@@ -112,14 +112,18 @@ class Evidence:
                  cache_size: int = 20_000, reader: Reader | None = None) -> None:
         self.embedder = embedder
         self.params = params or Params.load()
-        self.reader = reader
-        # The features of a candidate: the cheap ones, and the reader's when given.
-        self.features = FEATURES + ((READER,) if reader is not None else ())
+        self.use_reader(reader)
         # Stored sentences recur across questions (a warm server, a chat): their vectors
         # are kept, most recently used last, so each is embedded once.
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    def use_reader(self, reader: Reader | None) -> None:
+        """Read candidates with ``reader`` (None: the cheap features alone). The
+        features of a candidate are the cheap ones, and the reader's when given."""
+        self.reader = reader
+        self.features = FEATURES + ((READER,) if reader is not None else ())
 
     def _vectors(self, texts: list[str]) -> list[list[float]]:
         with self._lock:

@@ -65,7 +65,7 @@ def main() -> None:
 
 def compare_reader(a, qs: list[str], folder: Path) -> None:
     """The same questions answered without (A) and with (B) the reader, alternating."""
-    from assistant.evidence import READER, FEATURES
+    from assistant.evidence import READER
     from assistant.reader import OnnxReader
 
     ev = a.answerer.evidence
@@ -78,10 +78,9 @@ def compare_reader(a, qs: list[str], folder: Path) -> None:
     took: dict[str, list[float]] = {"without": [], "with": []}
     for q in qs[1:]:
         for side in ("without", "with"):
-            ev.reader = reader if side == "with" else None
-            ev.features = FEATURES + ((READER,) if ev.reader else ())
+            ev.use_reader(reader if side == "with" else None)
             took[side].append(a.ask(q).timings["answer_ms"])
-    ev.reader, ev.features = None, FEATURES
+    ev.use_reader(None)
     for side, ms in took.items():
         print(f"answer decision {side} the reader: median {statistics.median(ms):.1f} ms "
               f"over {len(ms)} questions")

@@ -34,6 +34,7 @@ from assistant.api import Assistant
 from assistant.eval.datasets import Question, load_jsonl, load_realtimeqa, split_of
 from assistant.eval.metrics import normalize_answer
 from assistant.evidence import FEATURES, PARAMS_FILE
+from assistant.reader import OnnxReader
 from assistant.retrieval import Filters
 
 DEV_SET = Path(__file__).with_name("dev_qa.jsonl")
@@ -159,7 +160,8 @@ def cross_validate(examples: list[Example], folds: int = 5,
     return summary(examples, result)
 
 
-def gather(shared: Path, out: Path) -> tuple[list[Example], dict[str, int], tuple[str, ...]]:
+def gather(shared: Path, out: Path, reader: Path | None = None
+           ) -> tuple[list[Example], dict[str, int], tuple[str, ...]]:
     dev = split_of(load_jsonl(DEV_SET, shared).questions, "dev")
     rtqa_set = load_realtimeqa(shared / "eval" / "realtimeqa" / "2022")
     rtqa = [q for q in rtqa_set.questions if q.answerable]
@@ -171,6 +173,8 @@ def gather(shared: Path, out: Path) -> tuple[list[Example], dict[str, int], tupl
     corpus.write_text("".join(json.dumps(c) + "\n" for c in inline), encoding="utf-8")
     files = [c["path"] for c in devset.corpus if "path" in c]
     with Assistant(home=out / "home") as a:
+        if reader is not None:  # fit the reader's weight: it reads every question's best
+            a.answerer.evidence.use_reader(OnnxReader(reader))
         a.ingest(files + [str(corpus)], progress=False)
         examples = ([collect(a, q, withhold=False) for q in dev] +
                     [collect(a, q, withhold=w) for q in rtqa for w in (False, True)])
@@ -239,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the folder holding corpus/ and eval/realtimeqa/")
     ap.add_argument("--out", type=Path, default=Path("eval/out/fit"), help="work folder")
     ap.add_argument("--write", action="store_true", help=f"write {PARAMS_FILE.name}")
+    ap.add_argument("--reader", type=Path, metavar="DIR", help="fit with the reader in DIR "
+                    "(assistant/reader_model for the shipped one) as one more feature")
     ap.add_argument("--recency", type=Path, metavar="HOME", help="fit the date weights of "
                     "retrieval instead, over the index of a full RealTime QA eval run")
     args = ap.parse_args(argv)
@@ -252,13 +258,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {RECENCY_FILE}")
         return 0
     t = time.perf_counter()
-    examples, counts, names = gather(args.shared, args.out)
+    examples, counts, names = gather(args.shared, args.out, args.reader)
     params = fit(examples, names)
     w = np.array([params["weights"][f] for f in names])
     fitted = summary(examples, outcomes(examples, w, params["bias"], params["answer_at"]))
     held_out = cross_validate(examples, names=names)
     params["measured"] = {
-        "command": "python -m assistant.eval.fit --shared ../shared --write",
+        "command": "python -m assistant.eval.fit --shared ../shared --write" + (
+            f" --reader {args.reader}" if args.reader else ""),
         "date": time.strftime("%Y-%m-%d"),
         "data": {**counts, "examples": len(examples),
                  "sentences": int(sum(len(e.y) for e in examples)),

@@ -89,7 +89,7 @@ def evaluate(score: Any, articles: list[dict[str, Any]], limit: int, seed: int) 
 
 
 def train(rows: list[tuple[str, str, float]], out: Path, *, epochs: float, batch: int,
-          lr: float, max_length: int, device: str, seed: int) -> Any:
+          lr: float, max_length: int, device: str, seed: int, max_steps: int = -1) -> Any:
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (CrossEncoder, CrossEncoderTrainer,
                                                      CrossEncoderTrainingArguments)
@@ -103,7 +103,7 @@ def train(rows: list[tuple[str, str, float]], out: Path, *, epochs: float, batch
                               "candidate": [r[1] for r in rows],
                               "label": [r[2] for r in rows]})
     args = CrossEncoderTrainingArguments(
-        output_dir=str(out / "checkpoints"), num_train_epochs=epochs,
+        output_dir=str(out / "checkpoints"), num_train_epochs=epochs, max_steps=max_steps,
         per_device_train_batch_size=batch, learning_rate=lr, warmup_ratio=0.1, seed=seed,
         data_seed=seed, logging_steps=50, save_strategy="no", report_to="none",
         use_cpu=device == "cpu", dataloader_num_workers=0, bf16=device == "cuda")
@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="SQuAD 1.1 questions sampled for training")
     p.add_argument("--held-out", type=int, default=8, help="SQuAD 2.0 dev articles kept out")
     p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps "
+                   "(a time budget; -1: the whole of --epochs)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--max-length", type=int, default=160)
@@ -142,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     t1 = time.time()
     model = train(rows, args.out, epochs=args.epochs, batch=args.batch_size, lr=args.lr,
-                  max_length=args.max_length, device=args.device, seed=args.seed)
+                  max_length=args.max_length, device=args.device, seed=args.seed,
+                  max_steps=args.max_steps)
     trained_s = time.time() - t1
     model.save_pretrained(str(args.out / "torch"))
     files = export(args.out / "torch", args.out)

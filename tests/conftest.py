@@ -313,6 +313,25 @@ def shared_or_skip(rel: str) -> Path:
     return p
 
 
+# --- reader fakes -------------------------------------------------------------------------
+class OverlapReader:
+    """A reader that scores a candidate by the share of the question's content words its
+    sentence holds; records what it was asked to read."""
+
+    name = "overlap"
+
+    def __init__(self) -> None:
+        self.read: list[list[str]] = []
+
+    def score(self, question: str, candidates: Sequence[str]) -> list[float]:
+        from assistant.text import content_words
+
+        self.read.append(list(candidates))
+        words = content_words(question)
+        return [len(words & content_words(c.split(" | ")[1])) / max(len(words), 1)
+                for c in candidates]
+
+
 # --- LLM fakes ----------------------------------------------------------------------------
 class ScriptedLLM:
     """An in-process LLM that replies from a script and records what it was asked."""
