@@ -24,6 +24,10 @@ SHARED_ROOT = ROOT.parent / "shared"
 SHARED = SHARED_ROOT / "eval" / "realtimeqa"
 OUT = ROOT / "eval" / "out"
 COLUMNS = README_COLUMNS
+# The SQuAD 2.0 dev articles the reader never trains on (train_reader's --held-out 8,
+# seed 0): its figures and the whole assistant's are measured on them.
+SQUAD_HELD_OUT = ["Packet_switching", "1973_oil_crisis", "Warsaw", "Scottish_Parliament",
+                  "Fresno,_California", "European_Union_law", "Geology", "Imperialism"]
 
 
 def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, EvalConfig]]:
@@ -44,6 +48,11 @@ def runs(llm_url: str | None, llm_model: str | None) -> list[tuple[str, str, Eva
         ("samples", "our 20 questions, extractive, 25% gold withheld",
          EvalConfig(dataset="jsonl", data=ROOT / "eval" / "samples_qa.jsonl", out=OUT / "samples",
                     corpus=ROOT / "samples", withhold_gold=0.25, seed=1)),
+        ("squad2-heldout", "SQuAD 2.0 dev, the 8 articles the reader never trains on, each "
+         "one document, 400 questions, extractive",
+         EvalConfig(dataset="squad", data=SHARED_ROOT / "train" / "squad2-dev-25-articles.json.gz",
+                    out=OUT / "squad2-heldout", articles=SQUAD_HELD_OUT, limit=400, seed=0,
+                    baseline=False)),
         ("rtqa2022", "RealTime QA 2022, extractive, 20% gold withheld",
          EvalConfig(dataset="realtimeqa", data=SHARED / "2022", out=OUT / "rtqa2022", withhold_gold=0.2,
                     choices=True)),
@@ -98,8 +107,8 @@ def main() -> None:
                     "OpenAI-compatible endpoint")
     ap.add_argument("--llm-model", default="local", help="model name for that endpoint")
     ap.add_argument("--only", nargs="*", help="run only these names (devset-test, "
-                    "devset-dev, full, full-undated, samples, rtqa2022, rtqa2026, full-llm, "
-                    "rtqa2022-llm)")
+                    "devset-dev, full, full-undated, samples, squad2-heldout, rtqa2022, "
+                    "rtqa2026, full-llm, rtqa2022-llm)")
     ap.add_argument("--table-only", action="store_true", help="do not run; rebuild the "
                     "table from eval/out/*/report.json")
     args = ap.parse_args()
