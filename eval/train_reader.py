@@ -89,7 +89,8 @@ def evaluate(score: Any, articles: list[dict[str, Any]], limit: int, seed: int) 
 
 
 def train(rows: list[tuple[str, str, float]], out: Path, *, epochs: float, batch: int,
-          lr: float, max_length: int, device: str, seed: int, max_steps: int = -1) -> Any:
+          lr: float, max_length: int, device: str, seed: int, max_steps: int = -1,
+          init: Path | None = None) -> Any:
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (CrossEncoder, CrossEncoderTrainer,
                                                      CrossEncoderTrainingArguments)
@@ -97,7 +98,7 @@ def train(rows: list[tuple[str, str, float]], out: Path, *, epochs: float, batch
 
     from assistant.embedder import model_path
 
-    model = CrossEncoder(str(model_path(BASE)), num_labels=1, max_length=max_length,
+    model = CrossEncoder(str(init or model_path(BASE)), num_labels=1, max_length=max_length,
                          device=device)
     data = Dataset.from_dict({"question": [r[0] for r in rows],
                               "candidate": [r[1] for r in rows],
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-questions", type=int, default=800,
                    help="held-out questions the model card's figures are measured on")
     p.add_argument("--version", default="1", help="the version named in the model card")
+    p.add_argument("--init", type=Path, help="go on training a cross-encoder saved by an "
+                   "earlier run (its OUT/torch) instead of starting from the base weights")
     args = p.parse_args(argv)
 
     import torch
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.time()
     model = train(rows, args.out, epochs=args.epochs, batch=args.batch_size, lr=args.lr,
                   max_length=args.max_length, device=args.device, seed=args.seed,
-                  max_steps=args.max_steps)
+                  max_steps=args.max_steps, init=args.init)
     trained_s = time.time() - t1
     model.save_pretrained(str(args.out / "torch"))
     files = export(args.out / "torch", args.out)
