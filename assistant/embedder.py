@@ -80,6 +80,20 @@ def same_model(a: str | None, b: str) -> bool:
     return a is not None and a.split("+")[0] == b.split("+")[0]
 
 
+def folder_dim(path: Path) -> int | None:
+    """The embedding size a sentence-transformers folder declares: the last Dense
+    module's ``out_features``, else the transformer's ``hidden_size``; None if unsure."""
+    try:
+        modules = json.loads((path / "modules.json").read_text())
+        dense = [m for m in modules if m.get("type", "").endswith("Dense")]
+        if dense:
+            return int(json.loads((path / dense[-1]["path"] / "config.json").read_text())[
+                "out_features"])
+        return int(json.loads((path / "config.json").read_text())["hidden_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers on CPU: float32 (the reference), or bfloat16."""
 
@@ -107,6 +121,11 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
+        """The vectors' length, read from the model folder (a Dense layer's output, else
+        the transformer's width) so that opening a home does not load the model."""
+        return folder_dim(self._path) or self._loaded_dim()
+
+    def _loaded_dim(self) -> int:
         m = self._model
         get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
         return int(get())
@@ -149,7 +168,8 @@ class OnnxEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._session().get_outputs()[0].shape[-1] or 384)
+        """As the folder declares it (no session is loaded to tell)."""
+        return folder_dim(self._path) or int(self._session().get_outputs()[0].shape[-1] or 384)
 
     def _session(self) -> Any:
         with self._lock:

@@ -1,5 +1,6 @@
 """What a command loads before it does anything: `assistant --help` and `--version` must
-not import the heavy parts (torch, sentence-transformers, chromadb, onnxruntime)."""
+not import the heavy parts (torch, sentence-transformers, chromadb, onnxruntime), and
+`assistant sources` must not load the embedding model."""
 
 from __future__ import annotations
 
@@ -22,3 +23,24 @@ def test_help_imports_nothing_heavy(args: list[str]) -> None:
                 if line.startswith("import time:")}
     loaded = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert not loaded, loaded
+
+
+def test_listing_sources_loads_no_model(tmp_path) -> None:
+    """`assistant sources` reads SQLite: it must not load the embedding model (torch,
+    transformers, onnxruntime) only to learn its dimension."""
+    import os
+
+    from tests.conftest import SAMPLES
+
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home")}
+    for backend in ("torch", "onnx-int8"):
+        env["ASSISTANT_EMBED_BACKEND"] = backend
+        subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--quiet",
+                        str(SAMPLES)], env=env, check=True, capture_output=True, timeout=600)
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant.cli",
+                            "sources"], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "Alibaba bets its future" in r.stdout, r.stderr[-2000:]
+        imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines()
+                    if line.startswith("import time:")}
+        model = ("torch", "sentence_transformers", "transformers", "onnxruntime")
+        assert not sorted(m for m in imported if m.split(".")[0] in model), backend
