@@ -201,12 +201,15 @@ class Evidence:
         (by the cheap features) in their context; its chance becomes a feature of each."""
         assert self.reader is not None
         kept = ranked[:PRESELECT]
-        texts = [reader_text(hits[c.source - 1].title, c.text,
-                             neighbours(doc_texts[hits[c.source - 1].chunk.doc_id], c.start,
-                                        c.end)) for c in kept]
-        read = self.reader.score(question, texts)
-        out = [replace(c, features=f, p=self.params.p(f)) for c, r in zip(kept, read)
-               for f in [{**c.features, READER: r}]]
+        texts = []
+        for c in kept:
+            hit = hits[c.source - 1]
+            context = neighbours(doc_texts[hit.chunk.doc_id], c.start, c.end)
+            texts.append(reader_text(hit.title, c.text, context))
+        out = []
+        for c, chance in zip(kept, self.reader.score(question, texts)):
+            features = {**c.features, READER: chance}
+            out.append(replace(c, features=features, p=self.params.p(features)))
         return sorted(out, key=lambda c: -c.p)
 
     @staticmethod
