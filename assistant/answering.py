@@ -17,7 +17,7 @@ from typing import Any, Generator, Iterator
 from assistant import prompts
 from assistant.addressed import without_notes_to_ai
 from assistant.citations import Claim, check_claims, quotes_for, split_claims
-from assistant.embedder import Embedder
+from assistant.embedder import Embedder, load_ms
 from assistant.errors import InvalidQuestion
 from assistant.evidence import Decision, Evidence, make_reader
 from assistant.extractive import ExtractiveAnswerer
@@ -133,9 +133,12 @@ class Answerer:
             yield piece
 
     def _stream(self, question: str, filters: Filters | None) -> Iterator[str | Answer]:
-        t0 = time.perf_counter()
+        t0, loaded = time.perf_counter(), load_ms()
         hits = self.retriever.search(question, self.settings.top_k, filters)
-        timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
+        load = load_ms() - loaded  # a first question loads the embedder: not search time
+        timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000 - load}
+        if load:
+            timings["load_ms"] = load
         if not hits and self.store.document_count() == 0:
             yield from self._refuse(hits, timings, "empty", EMPTY)
             return

@@ -26,14 +26,32 @@ import time
 import threading
 import logging
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 from assistant.errors import ConfigError
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
 PROBE_TEXTS = 64  # chunk-sized texts each form encodes when ``auto`` times them
+_LOAD_MS = [0.0]  # this process's time spent loading models, for a command's timing line
+
+
+def load_ms() -> float:
+    """Milliseconds this process has spent loading models (embedders, the reader)."""
+    return _LOAD_MS[0]
+
+
+@contextmanager
+def model_loading() -> Iterator[None]:
+    """Count the time of a model load in ``load_ms`` (so that a cold command can say
+    how much of its first question went to loading rather than to searching)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        _LOAD_MS[0] += (time.perf_counter() - t0) * 1000
 
 
 class Embedder(Protocol):
@@ -114,9 +132,11 @@ class SentenceTransformerEmbedder:
             key = str(self._path)
             if key not in self._cache:
                 _offline()
-                from sentence_transformers import SentenceTransformer
+                with model_loading():
+                    from sentence_transformers import SentenceTransformer
 
-                self._cache[key] = SentenceTransformer(key, device="cpu", local_files_only=True)
+                    self._cache[key] = SentenceTransformer(key, device="cpu",
+                                                           local_files_only=True)
             return self._cache[key]
 
     @property
@@ -133,15 +153,28 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
+        model = self._model  # loads torch with the model, counted as loading
         import torch
 
         with warnings.catch_warnings(), torch.autocast("cpu", torch.bfloat16,
                                                        enabled=self.bf16):
             warnings.simplefilter("ignore")
-            vecs = self._model.encode(list(texts), batch_size=self.batch_size,
+            vecs = model.encode(list(texts), batch_size=self.batch_size,
                                       normalize_embeddings=True, convert_to_tensor=True,
                                       show_progress_bar=False)
         return vecs.float().cpu().numpy().tolist()
+
+
+def ort_session(path: Path) -> Any:
+    """An ONNX Runtime session on the CPU, offline, with up to 8 threads."""
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()  # "fully offline": no telemetry at all
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
 class OnnxEmbedder:
@@ -177,20 +210,14 @@ class OnnxEmbedder:
                 _offline()
                 if not self._onnx.exists():
                     export_int8(self._path, self._onnx)
-                import onnxruntime as ort
-
-                ort.disable_telemetry_events()  # "fully offline": no telemetry at all
-                so = ort.SessionOptions()
-                so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                so.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
-                so.log_severity_level = 3
-                self._sessions[self._onnx] = ort.InferenceSession(
-                    str(self._onnx), so, providers=["CPUExecutionProvider"])
+                with model_loading():
+                    self._sessions[self._onnx] = ort_session(self._onnx)
             if self._tokenizer is None:
-                from transformers import AutoTokenizer
+                with model_loading():
+                    from transformers import AutoTokenizer
 
-                self._tokenizer = AutoTokenizer.from_pretrained(str(self._path),
-                                                                local_files_only=True)
+                    self._tokenizer = AutoTokenizer.from_pretrained(str(self._path),
+                                                                    local_files_only=True)
             return self._sessions[self._onnx]
 
     def tokens(self, texts: Sequence[str]) -> list[int]:

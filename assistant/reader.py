@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import threading
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
+
+from assistant.embedder import model_loading, ort_session
 
 MODEL_DIR = Path(__file__).with_name("reader_model")
 MAX_LENGTH = 160  # word pieces of question and candidate together
@@ -72,16 +73,11 @@ class OnnxReader:
     def _parts(self) -> tuple[Any, Any]:
         with self._lock:
             if self.path not in self._loaded:
-                import onnxruntime as ort
                 from tokenizers import Tokenizer
 
-                ort.disable_telemetry_events()
-                so = ort.SessionOptions()
-                so.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
-                so.log_severity_level = 3
-                session = ort.InferenceSession(str(self.path / "model.onnx"), so,
-                                               providers=["CPUExecutionProvider"])
-                tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+                with model_loading():
+                    session = ort_session(self.path / "model.onnx")
+                    tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
                 tok.enable_truncation(self.max_length, strategy="only_second")
                 tok.enable_padding()
                 self._loaded[self.path] = (session, tok)

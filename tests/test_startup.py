@@ -44,3 +44,25 @@ def test_listing_sources_loads_no_model(tmp_path) -> None:
                     if line.startswith("import time:")}
         model = ("torch", "sentence_transformers", "transformers", "onnxruntime")
         assert not sorted(m for m in imported if m.split(".")[0] in model), backend
+
+
+def test_a_first_question_counts_model_loading_apart(tmp_path) -> None:
+    """A new process's first question loads the embedder: that time is reported as
+    loading (``load_ms``), not as retrieval; the second question loads nothing."""
+    import json
+    import os
+
+    from tests.conftest import SAMPLES
+
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home")}
+    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--quiet", str(SAMPLES)],
+                   env=env, check=True, capture_output=True, timeout=600)
+    script = ("import json\nfrom assistant.api import Assistant\n"
+              "with Assistant() as a:\n"
+              "    print(json.dumps([a.ask('Who leads Nvidia?').timings for _ in range(2)]))\n")
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    first, second = json.loads(r.stdout.splitlines()[-1])
+    assert first["load_ms"] > 0 and first["retrieve_ms"] >= 0
+    assert "load_ms" not in second
