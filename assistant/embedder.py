@@ -160,8 +160,8 @@ class SentenceTransformerEmbedder:
                                                        enabled=self.bf16):
             warnings.simplefilter("ignore")
             vecs = model.encode(list(texts), batch_size=self.batch_size,
-                                      normalize_embeddings=True, convert_to_tensor=True,
-                                      show_progress_bar=False)
+                                normalize_embeddings=True, convert_to_tensor=True,
+                                show_progress_bar=False)
         return vecs.float().cpu().numpy().tolist()
 
 
