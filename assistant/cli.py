@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="add or update articles from files, directories, URLs",
                        description="Add or update articles. Supported: .txt .md .html .htm "
-                       ".pdf .jsonl, directories (recursive) and http(s) URLs. Re-running is "
+                       ".pdf .docx .jsonl, directories (recursive) and http(s) URLs. Re-running is "
                        "safe: unchanged sources are skipped, changed ones replaced.")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_URL", help="files, directories, URLs")
     p.add_argument("--sync", action="store_true",

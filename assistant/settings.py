@@ -70,7 +70,8 @@ class Settings(BaseSettings):
                                      "a loopback, private or link-local address (intranet "
                                      "use). Off: such URLs, and redirects to them, are refused.")
     include: list[str] = Field(default_factory=lambda: ["*.txt", "*.md", "*.html", "*.htm",
-                               "*.pdf", "*.jsonl"], description="Globs a directory walk takes.")
+                               "*.pdf", "*.docx", "*.jsonl"],
+                               description="Globs a directory walk takes.")
     exclude: list[str] = Field(default_factory=lambda: [".*", "*/.*", "__pycache__"],
                                description="Globs a directory walk skips.")
 

@@ -19,11 +19,12 @@ from assistant.text import dateline_date, iso_date
 from assistant.types import Document
 from assistant.ingest.clean import clean_text, decode
 from assistant.ingest.fetch import fetch
+from assistant.ingest.office import DOCX_TYPE, read_docx
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)  # a URL of any scheme, not a path
 
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html",
-            ".htm": "html", ".pdf": "pdf", ".jsonl": "jsonl"}
+            ".htm": "html", ".pdf": "pdf", ".docx": "docx", ".jsonl": "jsonl"}
 
 
 @dataclass
@@ -152,6 +153,8 @@ def parse_bytes(data: bytes, kind: str, uri: str, url: str | None = None) -> Doc
     note = None
     if kind == "pdf":
         doc = parse_pdf(data, uri)
+    elif kind == "docx":
+        doc = parse_docx(data, uri)
     else:
         raw, note = decode(data, uri)
         doc = parse_html(raw, uri, url) if kind == "html" else parse_text(raw, uri)
@@ -176,7 +179,7 @@ def guess_title(text: str, uri: str) -> str:
     path = uri.split("?", 1)[0].split("#", 1)[0].rstrip("/")
     parts = [p for p in re.split(r"[/\\]", path) if p and not re.fullmatch(
         r"index\.\w+|\d+|[\w.-]+\.(?:com|org|net)|https?:", p)]
-    slug = re.sub(r"\.(?:html?|php|aspx?|txt|md|jsonl?)$", "", parts[-1] if parts else "")
+    slug = re.sub(r"\.(?:html?|php|aspx?|txt|md|jsonl?|docx|pdf)$", "", parts[-1] if parts else "")
     words = re.sub(r"[-_]+", " ", slug).strip()
     return (words[:1].upper() + words[1:]) if words else first[:120]
 
@@ -280,6 +283,16 @@ def parse_pdf(data: bytes, uri: str) -> Document:
     return Document.make(uri, title, text, published=published, meta={**meta, **where})
 
 
+def parse_docx(data: bytes, uri: str) -> Document:
+    """A Word document: its text in reading order, title, author and date."""
+    got = read_docx(data, uri)
+    text = clean_text(got.text)
+    title = _title(got.title) or _title(guess_title(text, uri))
+    published, where = dated(iso_date(got.created), "Word properties", text)
+    meta = {"source": uri, **({"author": got.author} if got.author else {}), **where}
+    return Document.make(uri, title, text, published=published, meta=meta)
+
+
 def jsonl_rows(data: bytes, path: str) -> Iterator[Loaded]:
     """One article per line: ``text`` required; ``title``, ``url``, ``published``,
     ``author`` optional. A bad line is reported with its number; the rest go on."""
@@ -348,6 +361,7 @@ def fetch_url(url: str, settings: Settings) -> Loaded:
     uri = canonical_url(got.url)
     data, ctype = got.data, got.content_type
     kind = ("pdf" if ctype == "application/pdf" or data[:5] == b"%PDF-" else
+            "docx" if ctype == DOCX_TYPE else
             "html" if "html" in ctype or data.lstrip()[:1] == b"<" else "text")
     return Loaded(uri, _hash(data), lambda: parse_bytes(data, kind, uri, uri), uri)
 

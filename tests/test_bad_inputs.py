@@ -83,7 +83,8 @@ def make_corpus(d: Path) -> dict[str, str]:
     put("one-long-line.txt", ("word " * 60_000).strip(), "")  # no sentence breaks
     put("broken-front.md", "---\ntitle: never closed\nBody without end marker.\n", "")
     put("\x1b[2Jname\nwith newline.txt", "A file whose name has controls. Still fine.", "")
-    put("unsupported.docx", b"PK\x03\x04", "unsupported file type")
+    put("unsupported.odt", b"PK\x03\x04", "unsupported file type")
+    put("broken.docx", b"PK\x03\x04 truncated", "unreadable Word document")
     os.symlink(d / "loop-b.txt", d / "loop-a.txt")
     os.symlink(d / "loop-a.txt", d / "loop-b.txt")
     expect["loop-a.txt"] = expect["loop-b.txt"] = "symbolic link loop"
@@ -124,7 +125,7 @@ def test_bad_input_corpus(tmp_path: Path, web, monkeypatch: pytest.MonkeyPatch) 
                    url_timeout=1, allow_private_urls=True) as a:
         a.ingest([good], progress=False)
         before = {r.id: a.document(r.id).text for r in a.sources()}
-        report = a.ingest([str(bad), str(bad / "unsupported.docx"), *urls, f"{base}/secret"],
+        report = a.ingest([str(bad), str(bad / "unsupported.odt"), *urls, f"{base}/secret"],
                           progress=False,
                           on_event=events.append)
         failed = {s: r for s, r in report.failed}

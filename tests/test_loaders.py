@@ -97,6 +97,38 @@ def test_pdf_pages_are_known(tmp_path: Path) -> None:
     assert doc.page_at(at) == 2 and doc.page_at(doc.text.index("Revenue")) == 1
 
 
+def make_docx(path: Path) -> None:
+    from datetime import datetime
+
+    import docx
+
+    d = docx.Document()
+    d.core_properties.title = "Annual review"
+    d.core_properties.author = "Mei Lin"
+    d.core_properties.created = datetime(2025, 11, 3, 9, 30)
+    d.add_heading("Results", level=1)
+    d.add_paragraph("Sales rose 8 percent in the year.")
+    table = d.add_table(rows=2, cols=3)
+    for r, row in enumerate([["Region", "Sales", "Growth"], ["Asia", "120", "11%"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    merged = d.add_table(rows=1, cols=2)
+    merged.cell(0, 0).merge(merged.cell(0, 1)).text = "Totals follow"
+    d.add_paragraph("The outlook for next year is stable.")
+    d.save(str(path))
+
+
+def test_docx_text_in_reading_order_with_its_properties(tmp_path: Path) -> None:
+    f = tmp_path / "review.docx"
+    make_docx(f)
+    doc = parse_one(f)
+    assert doc.text == ("Results\n\nSales rose 8 percent in the year.\n\n"
+                        "Region | Sales | Growth\n\nAsia | 120 | 11%\n\nTotals follow\n\n"
+                        "The outlook for next year is stable.")
+    assert doc.title == "Annual review" and doc.meta["author"] == "Mei Lin"
+    assert doc.published == "2025-11-03" and doc.meta["published_from"] == "Word properties"
+
+
 def test_jsonl_rows_and_bad_lines_with_numbers(tmp_path: Path) -> None:
     f = tmp_path / "rows.jsonl"
     rows = [json.dumps({"text": "First article body.", "title": "One",
@@ -131,7 +163,9 @@ def test_jsonl_rows_and_bad_lines_with_numbers(tmp_path: Path) -> None:
     ("blank.txt", b"   \n\n  ", "no text left"),
     ("bin.txt", bytes(range(256)) * 4, "binary data"),
     ("trunc.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "PDF"),
-    ("x.docx", b"PK\x03\x04", "unsupported file type"),
+    ("x.docx", b"PK\x03\x04", "unreadable Word document"),
+    ("locked.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "password-protected"),
+    ("x.odt", b"PK\x03\x04", "unsupported file type"),
 ])
 def test_bad_files_give_one_line_naming_the_file(tmp_path: Path, name: str, data: bytes,
                                                   reason: str) -> None:

@@ -195,14 +195,14 @@ def test_binary_data_past_the_head_is_refused(tmp_path: Path, fake_assistant) ->
 def test_a_skipped_file_always_says_so(tmp_path: Path, fake_assistant) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    (folder / "report.docx").write_bytes(b"PK\x03\x04 not really")
+    (folder / "report.odt").write_bytes(b"PK\x03\x04 not really")
     (folder / "notes.md").write_text("Notes\nThe ferry carried 9,300 cars in June.\n")
     (folder / ".hidden.txt").write_text("hidden on purpose")
     events: list[str] = []
     report = fake_assistant.ingest([folder], on_event=events.append)
     assert len(report.added) == 1 and report.ok
-    assert report.skipped == [(str(folder / "report.docx"), report.skipped[0][1])]
-    assert "unsupported file type '.docx'" in report.skipped[0][1]
-    assert events == [f"skipped: {folder / 'report.docx'}: {report.skipped[0][1]}"]
+    assert report.skipped == [(str(folder / "report.odt"), report.skipped[0][1])]
+    assert "unsupported file type '.odt'" in report.skipped[0][1]
+    assert events == [f"skipped: {folder / 'report.odt'}: {report.skipped[0][1]}"]
     assert "skipped 1" in report.summary()
-    assert report.to_dict()["skipped"][0]["source"].endswith("report.docx")
+    assert report.to_dict()["skipped"][0]["source"].endswith("report.odt")

@@ -197,3 +197,21 @@ def test_bad_dates_are_400_and_the_page_has_its_icon(server: str) -> None:
     assert not ok["refused"] and ok["citations"][0]["url"].startswith("https://example.org/")
     icon = httpx.get(f"{server}/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+
+
+def test_a_word_document_uploads_and_answers(server: str) -> None:
+    import io
+
+    import docx
+
+    d = docx.Document()
+    d.core_properties.title = "Ferry log"
+    d.add_paragraph("The ferry from Ostend carried 612 bicycles in April.")
+    buf = io.BytesIO()
+    d.save(buf)
+    r = httpx.post(f"{server}/api/ingest", files={"files": ("log.docx", buf.getvalue())},
+                   timeout=120)
+    assert r.status_code == 200 and json.loads(r.text.splitlines()[-1])["report"]["added"]
+    found = httpx.post(f"{server}/api/ask", json={"question": "How many bicycles did the "
+                                                  "ferry from Ostend carry in April?"}).json()
+    assert "612 bicycles" in found["answer"] and found["citations"][0]["title"] == "Ferry log"
