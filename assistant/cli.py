@@ -42,9 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("ingest", help="add or update articles from files, directories, URLs",
+    p = sub.add_parser("ingest", help="add or update articles from files, folders, URLs and feeds",
                        description="Add or update articles. Supported: .txt .md .html .htm "
-                       ".pdf .docx .jsonl, directories (recursive) and http(s) URLs. Re-running is "
+                       ".pdf .docx .jsonl, RSS/Atom feeds (.rss .atom .xml or a feed's URL: "
+                       "each item's page), directories (recursive) and http(s) URLs. Re-running is "
                        "safe: unchanged sources are skipped, changed ones replaced.")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_URL", help="files, directories, URLs")
     p.add_argument("--sync", action="store_true",

@@ -69,8 +69,12 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(False, description="Fetch URLs whose host resolves to "
                                      "a loopback, private or link-local address (intranet "
                                      "use). Off: such URLs, and redirects to them, are refused.")
+    feed_max_items: int = Field(50, ge=1, description="Items of a feed ingested per run "
+                                "(the newest first, as the feed lists them).")
+    feed_delay: float = Field(1.0, ge=0, description="Seconds between fetching a feed's "
+                              "item pages (politeness to the site).")
     include: list[str] = Field(default_factory=lambda: ["*.txt", "*.md", "*.html", "*.htm",
-                               "*.pdf", "*.docx", "*.jsonl"],
+                               "*.pdf", "*.docx", "*.jsonl", "*.rss", "*.atom"],
                                description="Globs a directory walk takes.")
     exclude: list[str] = Field(default_factory=lambda: [".*", "*/.*", "__pycache__"],
                                description="Globs a directory walk skips.")

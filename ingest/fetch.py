@@ -19,7 +19,7 @@ import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from assistant.errors import SourceError
 
@@ -138,3 +138,15 @@ def _get(origin: str, url: str, *, timeout: float, limit: int,
         raise SourceError(origin, f"response is over the {limit / 1e6:g} MB limit "
                           "(ASSISTANT_MAX_SOURCE_MB)")
     return resp.status, headers, body
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, no fragment, no default port, no tracking params."""
+    p = urlsplit(url.strip())
+    host = (p.hostname or "").lower()
+    if p.port and not (p.scheme == "http" and p.port == 80 or
+                       p.scheme == "https" and p.port == 443):
+        host += f":{p.port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(p.query, keep_blank_values=True)
+                       if not k.lower().startswith(("utm_", "fbclid", "gclid"))])
+    return urlunsplit((p.scheme.lower(), host, p.path or "/", query, ""))

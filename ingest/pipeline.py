@@ -20,6 +20,7 @@ from assistant.store import Store
 from assistant.text import plural
 from assistant.types import Chunk, Document, embedding_text
 from assistant.ingest.chunking import chunk_document
+from assistant.ingest.fetch import canonical_url
 from assistant.ingest.loaders import Loaded, count_items, iter_sources
 
 EMBED_BATCH_CHUNKS = 256  # chunks gathered across documents before one encode call
@@ -123,6 +124,10 @@ class Ingestor:
                 if sum(len(p.chunks) for p in batch) >= EMBED_BATCH_CHUNKS:
                     self._flush(batch, report, bar)
             done += 1
+            if done > total:  # a feed counts one until its items are read
+                total = done
+                if bar is not None:
+                    bar.total = total
             if bar is not None:
                 bar.update(1)
             self.on_progress(done, total, report.chunks)
@@ -193,10 +198,14 @@ class Ingestor:
         """Remove documents that came from a synced directory or file but are gone now.
         Sources that failed to load are kept: a read error never deletes anything."""
         failed = {s for s, _ in report.failed}
+        failed |= {canonical_url(s) for s in failed if s.lower().startswith("http")}
+        urls = [s for s in sources if s.lower().startswith(("http://", "https://"))]
+        feeds = {canonical_url(s) for s in urls}  # a feed's items have it as their origin
         roots = [str(Path(s).expanduser().resolve()) for s in sources
-                 if not s.startswith(("http://", "https://")) and Path(s).expanduser().exists()]
+                 if s not in urls and Path(s).expanduser().exists()]
         for doc_id, uri, origin in self.store.origins():
-            inside = any(origin == r or origin.startswith(r.rstrip("/") + "/") for r in roots)
+            inside = origin in feeds or any(
+                origin == r or origin.startswith(r.rstrip("/") + "/") for r in roots)
             if inside and uri not in seen and origin not in failed and not any(
                     f.startswith(origin + ":") for f in failed):
                 self.store.remove(doc_id)

@@ -9,7 +9,8 @@ import pytest
 
 from assistant.errors import SourceError
 from assistant.settings import Settings
-from assistant.ingest.loaders import Loaded, canonical_url, iter_sources, walk
+from assistant.ingest.fetch import canonical_url
+from assistant.ingest.loaders import Loaded, iter_sources, walk
 
 HTML = """<html><head><title>Rates rise - Daily Site</title>
 <meta name="author" content="Ana Ruiz"><meta property="article:published_time" content="2024-03-05">
