@@ -53,17 +53,20 @@ class Assistant:
     def ingest(self, sources: list[str | Path] | str | Path, *, sync: bool = False,
                progress: bool | None = None,
                on_event: Callable[[str], None] | None = None,
-               on_progress: Callable[[int, int, int], None] | None = None) -> IngestReport:
-        """Add or update articles from files, directories or URLs. With ``sync=True``
-        documents whose files have disappeared from the given paths are removed.
-        ``on_event`` gets one line per failure, warning or duplicate; ``on_progress`` gets
-        (items done, items in all, chunks stored) as the run goes."""
+               on_progress: Callable[[int, int, int], None] | None = None,
+               stop: Callable[[], bool] | None = None) -> IngestReport:
+        """Add or update articles from files, directories, URLs or feeds. With
+        ``sync=True`` documents whose files have disappeared from the given paths are
+        removed. ``on_event`` gets one line per failure, warning or duplicate;
+        ``on_progress`` gets (items done, items in all, chunks stored) as the run goes;
+        ``stop`` is asked between sources, and when it says true the run stores what it
+        has read and returns (``report.stopped``; no sync removal then)."""
         if isinstance(sources, (str, Path)):
             sources = [sources]
         if not sources:
             raise ConfigError("ingest needs at least one file, directory or URL")
         return Ingestor(self.store, self.embedder, self.settings, progress=progress,
-                        on_event=on_event, on_progress=on_progress).run(
+                        on_event=on_event, on_progress=on_progress, stop=stop).run(
             [str(s) for s in sources], sync=sync)
 
     def remove(self, id_or_uri: str) -> Document:

@@ -39,6 +39,7 @@ class IngestReport:
     chars: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    stopped: bool = False  # asked to stop: what it read is stored, the rest is not read
 
     @property
     def ok(self) -> bool:
@@ -54,7 +55,7 @@ class IngestReport:
                 f"{len(self.duplicate)}, failed {len(self.failed)}, skipped "
                 f"{len(self.skipped)} "
                 f"({plural(self.chunks, 'chunk')} in {self.seconds:.1f} s, {rate:.1f} "
-                f"chunks/s{whole})")
+                f"chunks/s{whole})" + ("; stopped before the end" if self.stopped else ""))
 
     def to_dict(self) -> dict[str, Any]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
@@ -62,7 +63,7 @@ class IngestReport:
                 "duplicate": [{"uri": u, "same_as": s} for u, s in self.duplicate],
                 "failed": [{"source": s, "reason": r} for s, r in self.failed],
                 "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
-                "chunks": self.chunks, "seconds": round(self.seconds, 3)}
+                "chunks": self.chunks, "seconds": round(self.seconds, 3), "stopped": self.stopped}
 
 
 @dataclass
@@ -79,7 +80,8 @@ class Ingestor:
     def __init__(self, store: Store, embedder: Embedder, settings: Settings, *,
                  progress: bool | None = None,
                  on_event: Callable[[str], None] | None = None,
-                 on_progress: Callable[[int, int, int], None] | None = None) -> None:
+                 on_progress: Callable[[int, int, int], None] | None = None,
+                 stop: Callable[[], bool] | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -87,6 +89,8 @@ class Ingestor:
         self.on_event = on_event or (lambda _msg: None)
         # (items done, items in all, chunks stored so far)
         self.on_progress = on_progress or (lambda _done, _total, _chunks: None)
+        # asked between sources: true stops the run after storing what it has read
+        self.stop = stop or (lambda: False)
 
     def run(self, sources: list[str], sync: bool = False) -> IngestReport:
         """Ingest ``sources`` under the store's write lock (a second writer waits), so
@@ -131,9 +135,12 @@ class Ingestor:
             if bar is not None:
                 bar.update(1)
             self.on_progress(done, total, report.chunks)
+            if self.stop():
+                report.stopped = True
+                break
         self._flush(batch, report, bar)
         self.on_progress(done, total, report.chunks)
-        if sync:
+        if sync and not report.stopped:  # an unfinished walk has not seen everything
             self._sync(sources, seen, report)
         if bar is not None:
             bar.close()

@@ -25,10 +25,13 @@ def test_wheel_installs_and_loads_a_prompt(tmp_path: Path) -> None:
                     "--no-index", "--quiet", str(wheel)], check=True, timeout=300)
     code = ("from assistant import prompts; import assistant, assistant.ingest; "
             "print(prompts.__file__); print(assistant.__file__); "
+            "from assistant.reader import MODEL_DIR, OnnxReader; print(MODEL_DIR); "
+            "print(OnnxReader().score('Who founded it?', ['T | Ma founded it in 1999.'])); "
             "print(prompts.render('answer_user', sources='S', question='Q'))")
     out = subprocess.run([str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert str(env_dir) in out[0] and str(env_dir) in out[1], "loaded from the wheel"
+    assert str(env_dir) in out[2] and out[3].startswith("["), "the reader ships in the wheel"
     assert "Question: Q" in out
     help_out = subprocess.run([str(env_dir / "bin" / "assistant"), "--help"],
                               capture_output=True, text=True, check=True).stdout
@@ -50,7 +53,7 @@ def test_every_cli_command_has_help() -> None:
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     helps = {a.dest: a.help for a in sub._choices_actions}
     assert set(helps) == {"ingest", "sources", "remove", "check", "ask", "chat", "serve",
-                          "eval"}
+                          "watch", "eval"}
     for name, p in sub.choices.items():
         assert helps.get(name), f"`assistant {name}` has no help text"
         text = p.format_help()

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from assistant.eval import reader_data as rd
 from assistant.reader import OnnxReader, Reader, reader_text
 from tests.conftest import ROOT, SAMPLES
@@ -83,3 +85,26 @@ def test_the_training_script_trains_exports_and_scores(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-2000:]
     assert "answer decision without the reader: median" in r.stdout
     assert "answer decision with the reader: median" in r.stdout
+
+
+def test_the_shipped_reader_is_the_one_its_card_names_and_its_scores_are_pinned() -> None:
+    from assistant.reader import MODEL_DIR, sha256
+
+    reader = OnnxReader()
+    card = reader.card
+    assert reader.name == "reader-1" and card["base"] == "all-MiniLM-L6-v2"
+    for name, entry in card["files"].items():  # the weights are the ones measured
+        assert sha256(MODEL_DIR / name) == entry["sha256"]
+    assert (MODEL_DIR / "model.onnx").stat().st_size <= 25_000_000
+    assert card["held_out"]["onnx_int8"]["top1_answerable"] >= 0.85
+    title = "Alibaba bets on AI"
+    invest = reader_text(title, "Alibaba said it would invest more than 380 billion yuan "
+                         "($53 billion) in AI infrastructure over three years.", "")
+    founded = reader_text(title, "Alibaba was founded in 1999 by Jack Ma in Hangzhou.", "")
+    shares = reader_text(title, "Shares of the company rose 5% in Hong Kong trading on "
+                         "Friday.", "")
+    # int8 kernels differ a little between CPUs (AVX2, AVX-512 VNNI, AMX): 0.02 apart at most
+    got = reader.score("How much has Alibaba committed to AI?", [invest, founded, shares])
+    assert got == pytest.approx([0.5100, 0.2832, 0.2004], abs=0.02)
+    got = reader.score("Who founded Alibaba?", [founded, invest])
+    assert got == pytest.approx([0.8294, 0.0615], abs=0.02)
