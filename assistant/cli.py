@@ -11,7 +11,7 @@ from assistant.cli_ask import add_ask_command
 from assistant.cli_chat import add_chat_command
 from assistant.cli_common import open_assistant, settings_args, wall_seconds
 from assistant.cli_eval import add_eval_command
-from assistant.cli_serve import add_serve_command
+from assistant.cli_serve import add_mcp_command, add_serve_command
 from assistant.cli_watch import add_watch_command
 from assistant.errors import AssistantError
 from assistant.display import safe, source_line
@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   assistant chat                            interactive session with follow-ups
   assistant serve --port 8000               HTTP API (OpenAI-compatible) and web page
   assistant watch https://example.org/feed.xml --every 30m   keep up with a feed
+  assistant mcp                             serve agents and chat apps over MCP (stdio)
 """
 
 
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_chat_command(sub)
     add_serve_command(sub)
     add_watch_command(sub)
+    add_mcp_command(sub)
     add_eval_command(sub)
     return parser
 

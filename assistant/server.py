@@ -64,11 +64,18 @@ class AskBody(BaseModel):
 
 
 def create_app(assistant: Assistant, api_key: str | None = None,
-               cors_origins: list[str] | None = None, max_request_mb: float = 30.0) -> FastAPI:
-    """The app serving ``assistant``. With ``api_key``, /v1 and /api need
-    ``Authorization: Bearer <key>``."""
+               cors_origins: list[str] | None = None, max_request_mb: float = 30.0,
+               host: str = "127.0.0.1") -> FastAPI:
+    """The app serving ``assistant``. With ``api_key``, /v1, /api and /mcp need
+    ``Authorization: Bearer <key>``. /mcp is the MCP server's streamable HTTP transport."""
+    from assistant.mcp_server import build_server, http_routes
+
+    mcp = build_server(assistant)
+    mcp_routes = http_routes(mcp, host)
     app = FastAPI(title="assistant", version="0.1.0",
-                  description="Answers about your articles with verified citations.")
+                  description="Answers about your articles with verified citations.",
+                  lifespan=lambda _app: mcp.session_manager.run())
+    app.router.routes.extend(mcp_routes)
     limit = int(max_request_mb * 1e6)
     uploads = assistant.settings.home / "uploads"
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(False, description="Fetch URLs whose host resolves to "
                                      "a loopback, private or link-local address (intranet "
                                      "use). Off: such URLs, and redirects to them, are refused.")
+    mcp_allow_ingest: bool = Field(False, description="Give MCP clients an `ingest` tool "
+                                   "(files on this machine and URLs through the same safe "
+                                   "fetcher). Off: the MCP server is read-only.")
     feed_max_items: int = Field(50, ge=1, description="Items of a feed ingested per run "
                                 "(the newest first, as the feed lists them).")
     feed_delay: float = Field(1.0, ge=0, description="Seconds between fetching a feed's "

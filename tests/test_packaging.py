@@ -53,7 +53,7 @@ def test_every_cli_command_has_help() -> None:
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     helps = {a.dest: a.help for a in sub._choices_actions}
     assert set(helps) == {"ingest", "sources", "remove", "check", "ask", "chat", "serve",
-                          "watch", "eval"}
+                          "watch", "mcp", "eval"}
     for name, p in sub.choices.items():
         assert helps.get(name), f"`assistant {name}` has no help text"
         text = p.format_help()

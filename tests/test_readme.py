@@ -104,3 +104,28 @@ def test_python_api_example_runs(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "REFUSED False" in r.stdout and "26%" in r.stdout
     assert "25 December 2021" in r.stdout
+
+
+def test_the_mcp_example_is_what_a_client_gets(tmp_path: Path) -> None:
+    import asyncio
+    import json
+
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    config = json.loads(next(b for b in blocks("json") if "mcpServers" in b))
+    assert config["mcpServers"]["assistant"]["args"] == ["mcp"]
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home")}
+    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--quiet", "samples/"],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    shown = shown_after("[ask] ")
+    asked = [ln[len("[ask] "):] for ln in shown.splitlines() if ln.startswith("[ask] ")]
+    params = StdioServerParameters(command=sys.executable, args=["-m", "assistant.cli", "mcp"],
+                                   env=env, cwd=str(ROOT))
+
+    async def session() -> list[str]:
+        async with Client(params, read_timeout_seconds=240) as client:
+            return [(await client.call_tool("ask", {"question": q})).content[0].text
+                    for q in asked]
+    got = "".join(f"[ask] {q}\n{text}\n" for q, text in zip(asked, asyncio.run(session())))
+    assert got.strip() == shown.strip(), got
