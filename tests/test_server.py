@@ -215,3 +215,31 @@ def test_a_word_document_uploads_and_answers(server: str) -> None:
     found = httpx.post(f"{server}/api/ask", json={"question": "How many bicycles did the "
                                                   "ferry from Ostend carry in April?"}).json()
     assert "612 bicycles" in found["answer"] and found["citations"][0]["title"] == "Ferry log"
+
+
+def test_a_feed_url_ingests_from_the_page_with_progress(tmp_path: Path,
+                                                        http_dir: tuple[str, Path]) -> None:
+    from tests.test_feeds import item, rss, serve_pages
+
+    base, root = http_dir
+    serve_pages(root)
+    (root / "feed.xml").write_bytes(rss([item("Ostend ferry sets a record", "ostend.html"),
+                                         item("Calais lorries", "calais.html"),
+                                         item("Gone", "gone.html")]))
+    gen = start(tmp_path, tmp_path / "home", ASSISTANT_ALLOW_PRIVATE_URLS="true",
+                ASSISTANT_FEED_DELAY="0")
+    server = next(gen)
+    try:
+        r = httpx.post(f"{server}/api/ingest", data={"url": f"{base}/feed.xml"}, timeout=300)
+        lines = [json.loads(ln) for ln in r.text.splitlines()]
+        progress = [ln["progress"] for ln in lines if "progress" in ln]
+        assert progress[-1]["done"] == progress[-1]["total"] == 3  # the feed's three items
+        assert any("gone.html" in ln.get("event", "") for ln in lines)  # one line, named
+        report = lines[-1]["report"]
+        assert len(report["added"]) == 2 and len(report["failed"]) == 1
+        found = httpx.post(f"{server}/api/ask", json={"question": "How many lorries did the "
+                                                      "port of Calais handle in June?"}).json()
+        assert "9,300 lorries" in found["answer"]
+        assert found["citations"][0]["title"] == "Calais lorries"
+    finally:
+        next(gen, None)
