@@ -5,10 +5,12 @@
 Data: the dev split of ``eval/dev_qa.jsonl`` (its test split is never read here) and the
 RealTime QA 2022 dev questions with their gold articles, each asked twice: with the gold
 article retrievable (answerable) and with it removed from the hits (unanswerable, as
-``--withhold-gold`` makes it). Every candidate sentence is a row: its features, and
-whether it holds one of the answers.
+``--withhold-gold`` makes it). With a reader whose model card holds out more SQuAD 2.0 dev
+articles than the harness tests on, a seeded sample of those articles' questions too (each
+article one document; their adversarial unanswerable questions calibrate the refusal).
+Every candidate sentence is a row: its features, and whether it holds one of the answers.
 
-Fit: a logistic regression on the sentences (each of the two sources weighing the same)
+Fit: a logistic regression on the sentences (each source weighing the same)
 gives the weights; ``answer_at`` is the
 threshold on the best sentence's p that best separates the questions the retrieved text
 can answer from those it cannot (balanced accuracy: the share of answerable questions
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import time
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from assistant.api import Assistant
-from assistant.eval.datasets import Question, load_jsonl, load_realtimeqa, split_of
+from assistant.eval.datasets import Question, load_jsonl, load_realtimeqa, load_squad, split_of
 from assistant.eval.metrics import normalize_answer
 from assistant.evidence import FEATURES, PARAMS_FILE
 from assistant.reader import OnnxReader
@@ -46,7 +49,7 @@ class Example:
     """One question as asked: its candidates' features and which hold an answer."""
 
     id: str
-    source: str  # "dev set" or "realtimeqa": each carries half the weight of the fit
+    source: str  # "dev set", "realtimeqa" or "squad": each weighs the same in the fit
     group: str  # the article it is about (cross-validation folds keep articles apart)
     answerable: bool
     blocked: bool  # refused by the named-entity rule whatever the model says
@@ -54,7 +57,7 @@ class Example:
     y: np.ndarray  # candidate holds an answer
 
 
-def collect(a: Assistant, q: Question, *, withhold: bool) -> Example:
+def collect(a: Assistant, q: Question, *, withhold: bool, source: str) -> Example:
     gold = set(q.gold_uris)
     when = {"as_of": q.date} if q.date else {}
     k = a.settings.top_k
@@ -70,7 +73,7 @@ def collect(a: Assistant, q: Question, *, withhold: bool) -> Example:
     y = [answerable and any(x in f" {normalize_answer(c.text)} " for x in answers)
          for c in cands]
     return Example(q.id + ("/withheld" if withhold else ""),
-                   "realtimeqa" if q.date else "dev set", sorted(gold)[0] if gold else q.id,
+                   source, sorted(gold)[0] if gold else q.id,
                    answerable, bool(ev.unmentioned(q.question, hits, docs)),
                    np.array([[c.features[f] for f in ev.features] for c in cands]).reshape(
                        -1, len(ev.features)), np.array(y, dtype=bool))
@@ -160,6 +163,23 @@ def cross_validate(examples: list[Example], folds: int = 5,
     return summary(examples, result)
 
 
+SQUAD_DEV = Path("train") / "squad2-dev-25-articles.json.gz"
+SQUAD_QUESTIONS = 300  # a seeded sample of the calibration articles' questions
+
+
+def calibration_articles(reader: Path | None) -> list[str]:
+    """SQuAD 2.0 dev articles that the reader never trained on (its card's held-out ones)
+    and that the harness does not test on (``results.SQUAD_HELD_OUT``): their adversarial
+    unanswerable questions calibrate the refusal. None for a reader that holds out only
+    the tested articles."""
+    from assistant.eval.results import SQUAD_HELD_OUT
+
+    if reader is None or not (reader / "card.json").exists():
+        return []
+    card = json.loads((reader / "card.json").read_text(encoding="utf-8"))
+    return sorted(set(card.get("held_out_articles", [])) - set(SQUAD_HELD_OUT))
+
+
 def gather(shared: Path, out: Path, reader: Path | None = None
            ) -> tuple[list[Example], dict[str, int], tuple[str, ...]]:
     dev = split_of(load_jsonl(DEV_SET, shared).questions, "dev")
@@ -170,16 +190,27 @@ def gather(shared: Path, out: Path, reader: Path | None = None
     out.mkdir(parents=True)
     corpus = out / "corpus.jsonl"
     inline = [c for c in devset.corpus + rtqa_set.corpus if "url" in c]
+    calibration = calibration_articles(reader)
+    squad: list[Question] = []
+    if calibration:
+        squad_set = load_squad(shared / SQUAD_DEV, calibration)
+        inline += squad_set.corpus
+        squad = squad_set.questions
+        random.Random(0).shuffle(squad)
+        squad = squad[:SQUAD_QUESTIONS]
     corpus.write_text("".join(json.dumps(c) + "\n" for c in inline), encoding="utf-8")
     files = [c["path"] for c in devset.corpus if "path" in c]
     with Assistant(home=out / "home") as a:
         if reader is not None:  # fit the reader's weight: it reads every question's best
             a.answerer.evidence.use_reader(OnnxReader(reader))
         a.ingest(files + [str(corpus)], progress=False)
-        examples = ([collect(a, q, withhold=False) for q in dev] +
-                    [collect(a, q, withhold=w) for q in rtqa for w in (False, True)])
+        examples = ([collect(a, q, withhold=False, source="dev set") for q in dev] +
+                    [collect(a, q, withhold=w, source="realtimeqa") for q in rtqa
+                     for w in (False, True)] +
+                    [collect(a, q, withhold=False, source="squad") for q in squad])
         names = a.answerer.evidence.features
     return examples, {"dev_set_questions": len(dev), "realtimeqa_2022_questions": len(rtqa),
+                      "squad_calibration_questions": len(squad),
                       "articles": len(files) + len(inline)}, names
 
 

@@ -248,3 +248,18 @@ def test_squad_in_the_harness(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
     assert {r["id"]: r["unanswerable"] for r in rows} == {"f1": False, "f2": True, "g1": False}
     assert report["ours"]["contains_gold"] > 0
+
+
+def test_the_fit_calibrates_on_squad_articles_neither_trained_on_nor_tested(
+        tmp_path: Path) -> None:
+    import json as _json
+
+    from assistant.eval.fit import calibration_articles
+    from assistant.eval.results import SQUAD_HELD_OUT
+    from assistant.reader import MODEL_DIR
+
+    assert calibration_articles(None) == []
+    assert calibration_articles(MODEL_DIR) == []  # the shipped reader holds out only those
+    card = {"held_out_articles": SQUAD_HELD_OUT + ["Normans", "Huguenot"]}
+    (tmp_path / "card.json").write_text(_json.dumps(card))
+    assert calibration_articles(tmp_path) == ["Huguenot", "Normans"]
