@@ -82,11 +82,15 @@ def model_path(model: str) -> Path:
     return path
 
 
-def _offline() -> None:
+def _offline(transformers_too: bool = True) -> None:
+    """Nothing from a hub, no progress bars; ``transformers_too``: quieten transformers
+    as well (importing it, which the ONNX forms avoid: it costs a cold process ~0.4 s)."""
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in notebooks
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not transformers_too:
+        return
     import transformers
 
     transformers.logging.disable_progress_bar()
@@ -198,6 +202,7 @@ class OnnxEmbedder:
         base = (cache_dir or Path("~/.cache/assistant")).expanduser()
         self._onnx = base / "onnx" / f"{digest}-{stamp}" / "model-int8.onnx"
         self._tokenizer: Any = None
+        self._counter: Any = None
 
     @property
     def dim(self) -> int:
@@ -207,24 +212,30 @@ class OnnxEmbedder:
     def _session(self) -> Any:
         with self._lock:
             if self._onnx not in self._sessions:
-                _offline()
+                _offline(transformers_too=not self._onnx.exists())
                 if not self._onnx.exists():
                     export_int8(self._path, self._onnx)
                 with model_loading():
                     self._sessions[self._onnx] = ort_session(self._onnx)
-            if self._tokenizer is None:
+            if self._tokenizer is None:  # the `tokenizers` package: no torch, no transformers
                 with model_loading():
-                    from transformers import AutoTokenizer
+                    from tokenizers import Tokenizer
 
-                    self._tokenizer = AutoTokenizer.from_pretrained(str(self._path),
-                                                                    local_files_only=True)
+                    file = str(self._path / "tokenizer.json")
+                    self._counter = Tokenizer.from_file(file)  # whole texts, unpadded
+                    self._counter.no_truncation()
+                    self._counter.no_padding()
+                    tok = Tokenizer.from_file(file)
+                    tok.enable_truncation(MAX_TOKENS)
+                    tok.enable_padding()
+                    self._tokenizer = tok
             return self._sessions[self._onnx]
 
     def tokens(self, texts: Sequence[str]) -> list[int]:
         """Word-piece counts (without special tokens)."""
         self._session()
-        ids = self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return [len(i) for i in ids]
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts),
+                                                               add_special_tokens=False)]
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         import numpy as np
@@ -236,12 +247,11 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
             idx = order[i:i + self.batch_size]
-            enc = self._tokenizer([texts[j] for j in idx], padding=True, truncation=True,
-                                  max_length=MAX_TOKENS, return_tensors="np")
-            mask = enc["attention_mask"].astype(np.int64)
-            feeds = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": mask,
-                     "token_type_ids": enc.get("token_type_ids",
-                                               np.zeros_like(mask)).astype(np.int64)}
+            enc = self._tokenizer.encode_batch([texts[j] for j in idx])
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            feeds = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                     "attention_mask": mask,
+                     "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
             hidden = sess.run(None, feeds)[0]
             m = mask[..., None].astype(np.float32)
             vec = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
@@ -366,6 +376,38 @@ def choose_backend(model: str, cache_dir: Path, batch_size: int,
     return choice
 
 
+class AutoEmbedder:
+    """``auto``: a batch of fewer than ``BULK`` texts (a question, its candidate
+    sentences) goes to the int8 ONNX form, which loads fastest (no torch) and encodes
+    short batches fastest; a bigger one (ingest) goes to the form timed fastest on this
+    CPU (``choose_backend``), chosen and loaded when the first such batch comes. The forms'
+    vectors agree within cosine 0.99, so one index serves both."""
+
+    BULK = PROBE_TEXTS
+
+    def __init__(self, model: str, cache_dir: Path, batch_size: int) -> None:
+        self.small = OnnxEmbedder(model, cache_dir, batch_size)
+        self.name = self.small.name
+        self._args = (model, cache_dir, batch_size)
+        self._bulk: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.small.dim
+
+    def bulk(self) -> Embedder:
+        with self._lock:
+            if self._bulk is None:
+                backend = choose_backend(*self._args)
+                self._bulk = self.small if backend == "onnx-int8" else build(backend,
+                                                                              *self._args)
+            return self._bulk
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return (self.small if len(texts) < self.BULK else self.bulk()).embed(texts)
+
+
 def make_embedder(settings: Any) -> Embedder:
     """An embeddings server when ``settings.embed_base_url`` is set, else the in-process
     model in the form ``settings.embed_backend`` names (``auto``: the fastest here)."""
@@ -376,8 +418,7 @@ def make_embedder(settings: Any) -> Embedder:
                               settings.embed_api_key, batch_size=settings.embed_batch_size,
                               concurrency=settings.embed_concurrency,
                               timeout=settings.llm_timeout, retries=settings.llm_retries)
-    backend = settings.embed_backend
-    if backend == "auto":
-        backend = choose_backend(settings.embed_model, settings.cache_dir,
-                                 settings.embed_batch_size)
-    return build(backend, settings.embed_model, settings.cache_dir, settings.embed_batch_size)
+    if settings.embed_backend == "auto":
+        return AutoEmbedder(settings.embed_model, settings.cache_dir, settings.embed_batch_size)
+    return build(settings.embed_backend, settings.embed_model, settings.cache_dir,
+                 settings.embed_batch_size)

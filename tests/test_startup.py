@@ -66,3 +66,25 @@ def test_a_first_question_counts_model_loading_apart(tmp_path) -> None:
     first, second = json.loads(r.stdout.splitlines()[-1])
     assert first["load_ms"] > 0 and first["retrieve_ms"] >= 0
     assert "load_ms" not in second
+
+
+def test_a_cold_ask_imports_no_torch(tmp_path) -> None:
+    """With the default encoder form (`auto`), a question in a new process runs on the
+    int8 ONNX form: torch, sentence-transformers and transformers are never imported."""
+    import os
+
+    from tests.conftest import SAMPLES
+
+    env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home")}
+    env.pop("ASSISTANT_EMBED_BACKEND", None)
+    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--quiet", str(SAMPLES)],
+                   env=env, check=True, capture_output=True, timeout=600)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant.cli", "ask",
+                        "How much has Alibaba committed to AI?"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "380 billion yuan" in r.stdout, r.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines()
+                if line.startswith("import time:")}
+    heavy = sorted(m for m in imported if m.split(".")[0] in ("torch", "transformers",
+                                                               "sentence_transformers"))
+    assert not heavy, heavy[:10]

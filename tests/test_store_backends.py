@@ -45,9 +45,10 @@ def test_ingest_and_search_contract(backend: dict[str, str], home: Path,
 
 
 @pytest.mark.parametrize("make", [FakeEmbedder, SentenceTransformerEmbedder, OnnxEmbedder,
-                                  lambda: SentenceTransformerEmbedder(bf16=True), "server"],
+                                  lambda: SentenceTransformerEmbedder(bf16=True), "auto",
+                                  "server"],
                          ids=["fake", "minilm-torch", "minilm-onnx-int8", "minilm-torch-bf16",
-                              "embeddings-server"])
+                              "minilm-auto", "embeddings-server"])
 def test_embedder_contract(make: object, request: pytest.FixtureRequest) -> None:
     if make == "server":
         from assistant.embed_server import OpenAIEmbedder
@@ -55,6 +56,10 @@ def test_embedder_contract(make: object, request: pytest.FixtureRequest) -> None
         url = request.getfixturevalue("embeddings_server")
         e = OpenAIEmbedder(url, "multilingual-e5-small", batch_size=2, concurrency=2)
         assert e.name == "server:multilingual-e5-small" and e.dim == 384
+    elif make == "auto":
+        from assistant.embedder import AutoEmbedder
+
+        e = AutoEmbedder("all-MiniLM-L6-v2", Path("~/.cache/assistant"), 16)
     else:
         e = make()  # type: ignore[operator]
     vecs = e.embed(["Alibaba invests in cloud computing.", "Alibaba spends on cloud.",
@@ -195,3 +200,19 @@ def test_the_sqlite_document_store_implements_the_interface(tmp_path: Path) -> N
         if callable(member) and not name.startswith("_"):
             want = list(inspect.signature(member).parameters)[1:]
             assert list(inspect.signature(getattr(store, name)).parameters) == want, name
+
+
+def test_auto_sends_small_batches_to_onnx_and_bulk_ones_to_the_chosen_form(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A question's few texts never load the bulk form (no torch in a cold `ask`); an
+    ingest-sized batch goes to the form timed fastest, and both agree on the vectors."""
+    from assistant import embedder as E
+
+    monkeypatch.setattr(E, "choose_backend", lambda *a: "torch")
+    e = E.AutoEmbedder("all-MiniLM-L6-v2", Path("~/.cache/assistant"), 16)
+    small = e.embed(["Alibaba invests in cloud computing."])
+    assert e._bulk is None and e.name.endswith("+int8")
+    texts = ["Alibaba invests in cloud computing."] * E.AutoEmbedder.BULK
+    bulk = e.embed(texts)
+    assert isinstance(e._bulk, SentenceTransformerEmbedder)
+    assert sum(x * y for x, y in zip(small[0], bulk[0])) > 0.99
