@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -104,14 +105,24 @@ class Store:
             raise EmbedderMismatch(
                 f"{home}: documents were indexed with embedder {recorded!r}, not "
                 f"{embedder.name!r}; use the same embedding settings or another ASSISTANT_HOME")
-        self._vectors = VectorIndex(settings, embedder)
+        self._vector_index: VectorIndex | None = None  # opened on first use (chromadb is
+        self._opening = threading.Lock()               # 0.4 s to import: `sources` needs none)
         self._lock = WriteLock(self._docs.path.with_suffix(".lock"),
                                settings.write_lock_timeout, self.recover)
+        if settings.chroma_url:
+            _ = self._vectors  # a Chroma server that is down is one line now, not mid-question
         if not recorded or self._docs.get_info("vector_meta") != VECTOR_META:
             with self.writing():
                 if not recorded:
                     self._docs.set_info("embedder", embedder.name)
                 self._migrate_vector_meta()
+
+    @property
+    def _vectors(self) -> VectorIndex:
+        with self._opening:
+            if self._vector_index is None:
+                self._vector_index = VectorIndex(self.settings, self._embedder)
+            return self._vector_index
 
     def rebuild_lexical(self) -> None:
         """Rebuild the lexical index from the chunk rows (``repair`` does it when ``check``

@@ -42,3 +42,11 @@ def test_ingest_benchmark_alternates_ours_and_naive(tmp_path) -> None:
     assert lines == ["ours 1", "naive 1", "ours 2", "naive 2"], out
     r = json.loads((tmp_path / "r.json").read_text())
     assert r["ratio_min"] <= r["ratio_median"] <= r["ratio_max"] and len(r["pairs"]) == 2
+
+
+def test_cold_start_benchmark_alternates_ours_and_naive(tmp_path) -> None:
+    out = run("benchmarks/cold_start.py", "--runs", "1", "--json", str(tmp_path / "r.json"))
+    assert "round 1: ours" in out and "naive" in out
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert len(r["times_s"]["ours"]) == len(r["times_s"]["naive"]) == 1
+    assert r["median_s"]["ours"] > 0 and r["median_s"]["sources"] > 0 and r["ratio_median"] > 0

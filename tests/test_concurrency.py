@@ -44,6 +44,7 @@ opened, seen = 0, 0
 for i in range(int(sys.argv[2])):
     s = Store(load_settings(home=sys.argv[1]), FakeEmbedder())
     seen = max(seen, len(s.records()))
+    s.vector_count()  # opens the vector index too (the store opens it on first use)
     s.close()
     opened += 1
 print(json.dumps({"opened": opened, "max_seen": seen}))

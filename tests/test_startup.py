@@ -27,7 +27,8 @@ def test_help_imports_nothing_heavy(args: list[str]) -> None:
 
 def test_listing_sources_loads_no_model(tmp_path) -> None:
     """`assistant sources` reads SQLite: it must not load the embedding model (torch,
-    transformers, onnxruntime) only to learn its dimension."""
+    transformers, onnxruntime) only to learn its dimension, nor open the embedded vector
+    index (chromadb)."""
     import os
 
     from tests.conftest import SAMPLES
@@ -42,7 +43,7 @@ def test_listing_sources_loads_no_model(tmp_path) -> None:
         assert r.returncode == 0 and "Alibaba bets its future" in r.stdout, r.stderr[-2000:]
         imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines()
                     if line.startswith("import time:")}
-        model = ("torch", "sentence_transformers", "transformers", "onnxruntime")
+        model = ("torch", "sentence_transformers", "transformers", "onnxruntime", "chromadb")
         assert not sorted(m for m in imported if m.split(".")[0] in model), backend
 
 
