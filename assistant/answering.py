@@ -60,6 +60,15 @@ def fit_context(hits: list[Hit], budget: int) -> list[Hit]:
     return kept
 
 
+def evidence_first(hits: list[Hit], decision: Decision) -> list[Hit]:
+    """The hits reordered for an LLM: those holding the best-scored sentences first (in
+    the order of their best sentence), then the rest in rank order, so that the model
+    reads the answer before the noise."""
+    first = list(dict.fromkeys(c.source for c in decision.candidates))
+    return [hits[n - 1] for n in first] + [h for i, h in enumerate(hits, start=1)
+                                           if i not in first]
+
+
 def build_messages(question: str, sources: list[Hit]) -> Messages:
     return [{"role": "system", "content": prompts.render("answer_system")},
             {"role": "user", "content": prompts.render("answer_user",
@@ -154,7 +163,8 @@ class Answerer:
             yield from self._extractive_stream(decision, hits, question, timings=timings,
                                                t1=t1)
             return
-        given = fit_context(hits, self.settings.llm_context_chars)  # [n] numbers these
+        given = fit_context(evidence_first(hits, decision),  # [n] numbers these
+                            self.settings.llm_context_chars)
         numbering = Numbering()
         claims, said = yield from self._llm_claims(question, given, numbering)
         answer = self._assemble(claims, given, docs, timings=timings, numbering=numbering)

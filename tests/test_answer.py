@@ -241,3 +241,36 @@ def test_refusals_say_why_in_words_for_people(samples: Assistant) -> None:
     assert ans.refusal_reason in (REFUSALS["no_relevant"], "The articles found on this "
                                   "give no amount.")
     assert ans.to_dict()["refusal_code"] == ans.refusal_code
+
+
+def test_the_llm_reads_the_passages_holding_the_best_sentences_first(
+        samples_home: Path, real_embedder) -> None:
+    """Passage order for the LLM follows the evidence decision, not the retrieval rank:
+    source 1 holds the best-scored sentence."""
+    from assistant.answering import evidence_first
+
+    llm = ScriptedLLM("Alibaba plans to spend 380 billion yuan on AI [1].")
+    question = "What did Alibaba say it plans to spend on AI and cloud infrastructure?"
+    with Assistant(home=samples_home, embedder=real_embedder, backend=llm) as a:
+        hits = a.search(question)
+        docs = {h.chunk.doc_id: a.document(h.chunk.doc_id).text for h in hits}
+        decision = a.answerer.evidence.decide(question, hits, docs)
+        ordered = evidence_first(hits, decision)
+        assert sorted(id(h) for h in ordered) == sorted(id(h) for h in hits)
+        best = hits[decision.candidates[0].source - 1]
+        assert ordered[0] is best
+        a.ask(question)
+    first = llm.calls[0][1]["content"].split('<source id="2"')[0]
+    assert decision.candidates[0].text in first
+
+
+def test_evidence_first_orders_by_best_sentence_then_rank() -> None:
+    from assistant.answering import evidence_first
+    from assistant.evidence import Candidate, Decision
+    from assistant.types import Chunk, Hit
+
+    hits = [Hit(Chunk(f"c{i}", f"d{i}", 0, 4, "text"), 1.0 / i) for i in range(1, 5)]
+    cands = [Candidate(s, 0, 4, "text", {}, p) for s, p in ((3, 0.9), (1, 0.5), (3, 0.4))]
+    ordered = evidence_first(hits, Decision(cands, None))
+    assert [h.chunk.id for h in ordered] == ["c3", "c1", "c2", "c4"]
+    assert evidence_first(hits, Decision([], None)) == hits
