@@ -155,6 +155,9 @@ class Answerer:
         # Each document's text is read once per answer, and only for the hits used.
         docs = {d: self.store.get(d).text for d in dict.fromkeys(h.chunk.doc_id for h in hits)}
         decision = self.evidence.decide(question, hits, docs)
+        if decision.refusal and self.llm is not None and decision.refusal != "name_missing" \
+                and decision.candidates and decision.best >= self.evidence.params.gate:
+            decision = replace(decision, refusal=None)  # the LLM reads it: it reads better
         if decision.refusal:
             yield from self._refuse(hits, timings, decision.refusal, t1=t1,
                                     detail=decision.detail)

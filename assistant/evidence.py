@@ -54,12 +54,17 @@ class Params:
     answer_at: float  # answer when the best sentence's p reaches this
     confident_at: float  # quote a sentence even when the LLM declined, from this p
     measured: dict[str, Any] = field(default_factory=dict)
+    llm_gate_at: float | None = None  # with an LLM, refuse unasked only below this p
+
+    @property
+    def gate(self) -> float:
+        return self.answer_at if self.llm_gate_at is None else self.llm_gate_at
 
     @classmethod
     def load(cls, path: Path = PARAMS_FILE) -> Params:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return cls(raw["weights"], raw["bias"], raw["answer_at"], raw["confident_at"],
-                   raw.get("measured", {}))
+                   raw.get("measured", {}), raw.get("llm_gate_at"))
 
     def p(self, features: dict[str, float]) -> float:
         z = self.bias + sum(w * features[k] for k, w in self.weights.items() if k in features)

@@ -17,7 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
-from assistant.embedder import model_loading, ort_session
+from assistant.embedder import model_loading
+from assistant.onnx_forms import ort_session
 
 MODEL_DIR = Path(__file__).with_name("reader_model")
 MAX_LENGTH = 160  # word pieces of question and candidate together
@@ -112,7 +113,7 @@ def export(torch_dir: Path, target: Path) -> dict[str, Any]:
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from assistant.embedder import onnx_int8
+    from assistant.onnx_forms import onnx_int8
 
     tok = AutoTokenizer.from_pretrained(str(torch_dir), local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(str(torch_dir),

@@ -14,7 +14,9 @@ Fit: a logistic regression on the sentences (each source weighing the same)
 gives the weights; ``answer_at`` is the
 threshold on the best sentence's p that best separates the questions the retrieved text
 can answer from those it cannot (balanced accuracy: the share of answerable questions
-answered plus the share of unanswerable ones refused); ``confident_at`` is the lowest p
+answered plus the share of unanswerable ones refused); ``llm_gate_at`` the highest p
+under which 90% of the questions are unanswerable (with an LLM, only those are refused
+before asking it); ``confident_at`` is the lowest p
 from which answers are right at least 90% of the time. Five-fold cross-validation grouped by
 article reports the same figures on held-out folds. ``--write`` stores the result, with
 these measurements, in ``assistant/evidence_params.json``.
@@ -144,7 +146,22 @@ def fit(examples: list[Example], names: tuple[str, ...] = FEATURES) -> dict[str,
             confident_at = t
             break
     return {"weights": dict(zip(names, map(float, w))), "bias": b,
-            "answer_at": float(answer_at), "confident_at": float(confident_at)}
+            "answer_at": float(answer_at), "confident_at": float(confident_at),
+            "llm_gate_at": llm_gate(examples, w, b, answer_at)}
+
+
+def llm_gate(examples: list[Example], w: np.ndarray, b: float, answer_at: float) -> float:
+    """With an LLM, refuse before asking it only below this p: the highest threshold (at
+    most ``answer_at``) under which at least ``PRECISION`` of the questions are truly
+    unanswerable; a capable LLM reads better than the gate above it. 0: never by score."""
+    scored = [(p, e.answerable) for p, e in zip(best_top_p(examples, w, b), examples)
+              if len(e.y) and not e.blocked]
+    gate = 0.0
+    for t in sorted({p for p, _ in scored if p <= answer_at} | {answer_at}):
+        below = [answerable for p, answerable in scored if p < t]
+        if below and below.count(False) / len(below) >= PRECISION:
+            gate = t
+    return float(gate)
 
 
 def cross_validate(examples: list[Example], folds: int = 5,

@@ -274,3 +274,20 @@ def test_evidence_first_orders_by_best_sentence_then_rank() -> None:
     ordered = evidence_first(hits, Decision(cands, None))
     assert [h.chunk.id for h in ordered] == ["c3", "c1", "c2", "c4"]
     assert evidence_first(hits, Decision([], None)) == hits
+
+
+def test_with_an_llm_only_a_confident_gate_refuses_unasked(samples_home: Path,
+                                                           real_embedder) -> None:
+    """Offline, a best sentence under answer_at is a refusal; with an LLM it is asked
+    unless the best p is under the fitted llm_gate_at. A name no article mentions is
+    refused unasked either way."""
+    from dataclasses import replace as copy
+
+    for gate, asked in ((0.0001, True), (0.9999, False)):
+        llm = ScriptedLLM("Alibaba plans to spend 380 billion yuan on AI [1].")
+        with Assistant(home=samples_home, embedder=real_embedder, backend=llm) as a:
+            ev = a.answerer.evidence
+            ev.params = copy(ev.params, answer_at=0.9999, llm_gate_at=gate)
+            ans = a.ask(CANONICAL)
+            assert bool(llm.calls) == asked and ans.refused != asked
+            assert a.ask("Who leads Tencent?").refused and len(llm.calls) == int(asked)

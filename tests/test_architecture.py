@@ -12,7 +12,8 @@ DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistan
           "assistant.question"}
 STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.lock",
            "assistant.lexical", "assistant.documents",
-           "assistant.embedder", "assistant.reader",
+           "assistant.embedder", "assistant.onnx_forms", "assistant.reader",
+           "assistant.pgstore", "assistant.pglexical", "assistant.pglock",
            "assistant.embed_server"}
 READ = {"assistant.retrieval", "assistant.extractive", "assistant.citations", "assistant.llm",
         "assistant.evidence",
