@@ -12,6 +12,7 @@ the most, since FTS5 scores every chunk that holds a query word.
 from __future__ import annotations
 
 import sqlite3
+from typing import Callable, Iterable
 
 from assistant.types import Filters
 
@@ -78,10 +79,17 @@ def telling(db: sqlite3.Connection, words: list[str], chunks: int) -> list[str]:
         return []
     stemmed = stems(db, words)
     df = frequencies(db, stemmed, chunks)
-    found = sorted((df[s], w) for w, s in zip(words, stemmed) if df.get(s))
+    return worth_looking_up([(df[s], w) for w, s in zip(words, stemmed) if df.get(s)],
+                            chunks)
+
+
+def worth_looking_up(found: list[tuple[int, str]], chunks: int) -> list[str]:
+    """Of (chunks holding it, word) pairs, the words a query reads, rarest first: those in
+    at most COMMON_SHARE of the chunks, while their postings fit POSTINGS_BUDGET (the
+    rarest word always). Every lexical index applies this one rule."""
     keep: list[str] = []
     read = 0
-    for n, w in found:  # rarest first
+    for n, w in sorted(found):  # rarest first
         if keep and (n > COMMON_SHARE * chunks or read + n > POSTINGS_BUDGET):
             break
         keep.append(w)
@@ -99,24 +107,33 @@ _KEEP_COUNTS_FROM = 1000
 
 def frequencies(db: sqlite3.Connection, stemmed: list[str], chunks: int) -> dict[str, int]:
     """stem -> the number of chunks holding it (absent stems are left out)."""
-    where = db.execute("PRAGMA database_list").fetchone()[2]
-    out: dict[str, int] = {}
-    for s in stemmed:
-        known = _COUNTS.get((where, s))
-        if known and abs(known[0] - chunks) <= 0.1 * chunks:
-            out[s] = known[1]
-    wanted = [s for s in stemmed if s not in out]
-    if wanted:
+    def count(wanted: list[str]) -> list[tuple[str, int]]:
         db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING "
                    "fts5vocab(main, chunk_fts, 'row')")
         q = ",".join("?" * len(wanted))
-        for term, n in db.execute(f"SELECT term, doc FROM temp.chunk_terms WHERE term IN "
-                                  f"({q})", wanted):
+        return db.execute(f"SELECT term, doc FROM temp.chunk_terms WHERE term IN ({q})",
+                          wanted).fetchall()
+
+    return counted(db.execute("PRAGMA database_list").fetchone()[2], stemmed, chunks, count)
+
+
+def counted(where: str, terms: list[str], chunks: int,
+            count: Callable[[list[str]], Iterable[tuple[str, int]]]) -> dict[str, int]:
+    """term -> chunks holding it, from ``_COUNTS`` where still fresh, else by ``count``
+    (the index's own way); every lexical index keeps its counts by this one rule."""
+    out: dict[str, int] = {}
+    for s in terms:
+        known = _COUNTS.get((where, s))
+        if known and abs(known[0] - chunks) <= 0.1 * chunks:
+            out[s] = known[1]
+    wanted = [s for s in terms if s not in out]
+    for term, n in count(wanted) if wanted else ():
+        if n:
             out[term] = n
-            if n >= _KEEP_COUNTS_FROM:
-                if len(_COUNTS) > 100_000:
-                    _COUNTS.clear()
-                _COUNTS[(where, term)] = (chunks, n)
+        if n >= _KEEP_COUNTS_FROM:
+            if len(_COUNTS) > 100_000:
+                _COUNTS.clear()
+            _COUNTS[(where, term)] = (chunks, n)
     return out
 
 

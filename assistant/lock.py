@@ -15,7 +15,9 @@ from assistant.errors import StoreBusy
 
 class WriteLock:
     """One writer per store across processes (``flock``) and threads; re-entrant in the
-    thread that holds it. ``on_first`` runs each time the lock is newly taken."""
+    thread that holds it. ``on_first`` runs each time the lock is newly taken. Another
+    kind of lock (PostgreSQL's advisory lock) overrides ``_try_take``, ``_release`` and
+    ``holder``."""
 
     def __init__(self, path: Path, timeout: float, on_first: Callable[[], None]) -> None:
         self.path = path
@@ -46,24 +48,28 @@ class WriteLock:
             self._thread.release()
 
     def _take(self, deadline: float, on_wait: Callable[[str], None] | None) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise self._busy() from None
-                if not told and on_wait is not None:
-                    on_wait(f"waiting: another writer ({self.holder()}) is using this "
-                            f"store; up to {self.timeout:g}s (ASSISTANT_WRITE_LOCK_TIMEOUT)")
-                    told = True
-                time.sleep(0.05)
+        while not self._try_take():
+            if time.monotonic() >= deadline:
+                raise self._busy()
+            if not told and on_wait is not None:
+                on_wait(f"waiting: another writer ({self.holder()}) is using this "
+                        f"store; up to {self.timeout:g}s (ASSISTANT_WRITE_LOCK_TIMEOUT)")
+                told = True
+            time.sleep(0.05)
+
+    def _try_take(self) -> bool:
+        """Take the lock if it is free; False if another process holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        return True
 
     def _release(self) -> None:
         if self._fd is not None:
@@ -78,7 +84,12 @@ class WriteLock:
             pid = ""
         return f"pid {pid}" if pid else "another thread or process"
 
+    @property
+    def where(self) -> str:
+        """The store, as messages name it."""
+        return str(self.path.parent)
+
     def _busy(self) -> StoreBusy:
-        return StoreBusy(f"{self.path.parent}: another writer ({self.holder()}) held the "
+        return StoreBusy(f"{self.where}: another writer ({self.holder()}) held the "
                          f"store for over {self.timeout:g}s; try again when it has finished "
                          "or raise ASSISTANT_WRITE_LOCK_TIMEOUT")

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server "
                                    "(`chroma run`); empty means embedded Chroma under home.")
     collection: str = Field("articles", description="Chroma collection name.")
+    database_url: str | None = Field(None, description="postgresql://user@host:port/db of a "
+                                     "PostgreSQL server for the documents and the lexical "
+                                     "index (several replicas on one collection, with "
+                                     "chroma_url); empty means an SQLite file under home.")
     write_lock_timeout: float = Field(600.0, ge=0, description="Seconds a writer (ingest, "
                                       "remove, check --repair) waits for another writer on "
                                       "the same home before giving up with one line.")
@@ -131,7 +135,8 @@ class Settings(BaseSettings):
     def _expand(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None
 
-    @field_validator("chroma_url", "llm_base_url", "embed_base_url", mode="before")
+    @field_validator("chroma_url", "database_url", "llm_base_url", "embed_base_url",
+                     mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v
@@ -141,6 +146,14 @@ class Settings(BaseSettings):
     def _check_url(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("http://", "https://")):
             raise ValueError(f"chroma_url must start with http:// or https://, got {v!r}")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must start with postgresql:// or postgres://, "
+                             f"got {v.split('@')[-1]!r}")
         return v
 
     @model_validator(mode="after")
@@ -171,7 +184,10 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"bad setting {where}={first.get('input')!r}: {first['msg']} "
+        given = first.get("input")
+        if "key" in where or isinstance(given, str) and "@" in given:  # a secret, or
+            given = "(hidden)"                                        # a URL's password
+        raise ConfigError(f"bad setting {where}={given!r}: {first['msg']} "
                           f"(check arguments, ASSISTANT_* env vars and {config_file()})") from None
     except Exception as e:  # a malformed config file
         raise ConfigError(f"cannot read settings: {e} (check {config_file()})") from None

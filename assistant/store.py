@@ -99,7 +99,15 @@ class Store:
         home.mkdir(parents=True, exist_ok=True)
         name = settings.collection if not settings.chroma_url else (
             f"{settings.collection}@{settings.chroma_url}")
-        self._docs: DocumentStore = DocStore(home / f"documents-{_safe(name)}.sqlite")
+        self._docs: DocumentStore
+        if settings.database_url:  # shared by every replica using the same vectors
+            from assistant.pgstore import PgDocStore
+
+            shared = settings.collection if settings.chroma_url else f"{name}@{home}"
+            self._docs = PgDocStore(settings.database_url, shared,
+                                    home / f"postgres-{_safe(name)}")
+        else:
+            self._docs = DocStore(home / f"documents-{_safe(name)}.sqlite")
         recorded = self._docs.get_info("embedder")
         if recorded and not same_model(recorded, embedder.name):
             raise EmbedderMismatch(
@@ -107,8 +115,7 @@ class Store:
                 f"{embedder.name!r}; use the same embedding settings or another ASSISTANT_HOME")
         self._vector_index: VectorIndex | None = None  # opened on first use (chromadb is
         self._opening = threading.Lock()               # 0.4 s to import: `sources` needs none)
-        self._lock = WriteLock(self._docs.path.with_suffix(".lock"),
-                               settings.write_lock_timeout, self.recover)
+        self._lock = self._write_lock()
         if settings.chroma_url:
             _ = self._vectors  # a Chroma server that is down is one line now, not mid-question
         if not recorded or self._docs.get_info("vector_meta") != VECTOR_META:
@@ -116,6 +123,17 @@ class Store:
                 if not recorded:
                     self._docs.set_info("embedder", embedder.name)
                 self._migrate_vector_meta()
+
+    def _write_lock(self) -> WriteLock:
+        """An flock beside the SQLite file; PostgreSQL's advisory lock for its store."""
+        timeout = self.settings.write_lock_timeout
+        if self.settings.database_url:
+            from assistant.pglock import AdvisoryLock
+            from assistant.pgstore import PgDocStore
+
+            assert isinstance(self._docs, PgDocStore)
+            return AdvisoryLock(self._docs, timeout, self.recover)
+        return WriteLock(self._docs.path.with_suffix(".lock"), timeout, self.recover)
 
     @property
     def _vectors(self) -> VectorIndex:

@@ -508,3 +508,88 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                       "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
                       "--model_alias", "smollm2"], f"http://127.0.0.1:{port}/v1", "/models",
                      tmp_path_factory.mktemp("llama") / "server.log", 120)
+
+
+def postgres_bin(name: str) -> str:
+    """A PostgreSQL server program: on PATH, or where Debian's `postgresql` puts it."""
+    found = shutil.which(name) or next(
+        (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    if found is None:
+        pytest.fail(f"{name} is missing: apt-get install postgresql (a test dependency)")
+    return found
+
+
+
+class PostgresProcess:
+    """A real PostgreSQL server on 127.0.0.1 in a fresh data folder (initdb), run as the
+    `postgres` user when the tests run as root (initdb refuses root); stop and start it
+    again on the same data and port, as an operator restarting it would."""
+
+    def __init__(self, root: Path) -> None:
+        import tempfile
+
+        # A folder of its own under /tmp: /tmp/pytest-of-root is closed to other users.
+        self.root = Path(tempfile.mkdtemp(prefix=f"assistant-pg-{root.name}-"))
+        self.as_user: dict[str, object] = {}
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            self.as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        subprocess.run([postgres_bin("initdb"), "-D", str(self.root / "data"), "-U",
+                        "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"], check=True,
+                       capture_output=True, timeout=120, cwd=self.root, **self.as_user)
+        self.log_path = self.root / "server.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        import psycopg
+
+        cmd = [postgres_bin("postgres"), "-D", str(self.root / "data"), "-p",
+               str(self.port), "-k", str(self.root), "-c", "listen_addresses=127.0.0.1",
+               "-c", "fsync=off", "-c", "max_connections=200"]
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         cwd=self.root, **self.as_user)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                psycopg.connect(self.url, connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if self.proc.poll() is not None:
+                    pytest.fail(_exited(cmd, self.proc, self.log_path, "while starting"))
+                if time.time() > deadline:
+                    self.proc.kill()
+                    pytest.fail(f"postgres did not answer within {timeout:g}s: "
+                                f"{self.log_path.read_text()[-2000:]}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        """A fast shutdown (SIGINT: sessions are cut, as when an operator stops it)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server for the session; its URL. A server that exits while the
+    tests use it fails the session's last test with its log."""
+    server = PostgresProcess(Path("session"))
+    server.start()
+    yield server.url
+    assert server.proc is not None
+    if server.proc.poll() is not None:
+        pytest.fail(_exited(["postgres"], server.proc, server.log_path,
+                            "while the tests used it"))
+    server.remove()

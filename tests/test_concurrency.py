@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -92,7 +93,7 @@ def test_readers_never_destroy_a_writers_vectors(tmp_path: Path, where: str,
         assert len(a.sources()) == 100
 
 
-def test_two_writers_wait_for_each_other_and_count_once(tmp_path: Path) -> None:
+def test_two_writers_wait_for_each_other_and_count_once(tmp_path: Path, database: str) -> None:
     home, folder = tmp_path / "home", articles(tmp_path / "articles", 40)
     with Assistant(home=home, embedder=FakeEmbedder()):
         pass
@@ -109,7 +110,18 @@ def test_two_writers_wait_for_each_other_and_count_once(tmp_path: Path) -> None:
         consistent(a)
 
 
-def test_write_lock_timeout_is_one_line(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The document store of the test's processes: the SQLite file (its flock) or a real
+    PostgreSQL (its advisory lock), through the environment the subprocesses inherit."""
+    if request.param == "postgres":
+        monkeypatch.setenv("ASSISTANT_DATABASE_URL", request.getfixturevalue("postgres"))
+    return str(request.param)
+
+
+def test_write_lock_timeout_is_one_line(tmp_path: Path, database: str) -> None:
+    """A second writer waits, then gives up in one line naming the holder; reads never
+    wait; a holder SIGKILLed frees the lock (its flock or its database session)."""
     from assistant.errors import StoreBusy
 
     home = tmp_path / "home"
@@ -119,19 +131,24 @@ def test_write_lock_timeout_is_one_line(tmp_path: Path) -> None:
                    "from tests.conftest import FakeEmbedder\n"
                    "a = Assistant(home=sys.argv[1], embedder=FakeEmbedder())\n"
                    "with a.store.writing():\n    print('held', flush=True)\n"
-                   "    time.sleep(30)\n", str(home))
-        assert hold.stdout is not None and hold.stdout.readline().strip() == "held"
+                   "    time.sleep(60)\n", str(home))
         try:
+            assert hold.stdout is not None and hold.stdout.readline().strip() == "held"
             with Assistant(home=home, embedder=FakeEmbedder(), write_lock_timeout=1) as a:
                 t = time.monotonic()
-                try:
+                with pytest.raises(StoreBusy) as ei:
                     a.remove(a.sources()[0].id)
-                    raise AssertionError("the second writer did not wait")
-                except StoreBusy as e:
-                    assert "\n" not in str(e) and "pid" in str(e)
-                    assert "ASSISTANT_WRITE_LOCK_TIMEOUT" in str(e)
+                message = str(ei.value)
+                assert "\n" not in message and "ASSISTANT_WRITE_LOCK_TIMEOUT" in message
+                assert f"pid {hold.pid}" in message
+                if database == "postgres":
+                    assert "127.0.0.1" in message, "names the server, not a local path"
                 assert time.monotonic() - t >= 1
                 assert len(a.sources()) == 2, "reads do not wait for the writer"
+                hold.send_signal(signal.SIGKILL)
+                hold.wait()
+                a.remove(a.sources()[0].id)
+                assert len(a.sources()) == 1
         finally:
             hold.kill()
             hold.wait()

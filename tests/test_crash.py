@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from assistant import Assistant
 from tests.conftest import consistent
 
@@ -67,18 +69,21 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path: Path) -> None:
 KILLED_WRITER = """
 import sys, time
 import assistant.docstore as d
+import assistant.pgstore as p
 import assistant.vectors as v
 from assistant import Assistant
 from tests.conftest import FakeEmbedder
-upsert, commit = v.VectorIndex.upsert, d.DocStore.commit
+upsert, commits = v.VectorIndex.upsert, {d.DocStore: d.DocStore.commit,
+                                         p.PgDocStore: p.PgDocStore.commit}
 def slow_upsert(self, *a, **k):  # slower indexes, so that kills land all over the
     time.sleep(0.3)              # write protocol: before, during and after each step
     upsert(self, *a, **k)
     time.sleep(0.3)
-def slow_commit(self, *a, **k):
+def slow_commit(self, *a, **k):  # either document store
     time.sleep(0.06)
-    return commit(self, *a, **k)
-v.VectorIndex.upsert, d.DocStore.commit = slow_upsert, slow_commit
+    return commits[type(self)](self, *a, **k)
+v.VectorIndex.upsert = slow_upsert
+d.DocStore.commit = p.PgDocStore.commit = slow_commit
 with Assistant(home=sys.argv[1], embedder=FakeEmbedder()) as a:
     print("ready", flush=True)  # imports done: the write protocol starts now (~2.4 s)
     a.ingest([sys.argv[2]], progress=False)
@@ -86,20 +91,26 @@ print("done")
 """
 
 
-def test_sigkill_at_random_points_20_trials(tmp_path: Path) -> None:
-    """SIGKILL an ingest at a random moment of its run, 20 times. After each kill a reader
-    sees no chunk row without its vector; the next writer repairs and completes, and every
-    document is then stored once, consistently."""
+@pytest.mark.parametrize("database,trials", [("sqlite", 20), ("postgres", 8)])
+def test_sigkill_at_random_points(tmp_path: Path, database: str, trials: int,
+                                  request: pytest.FixtureRequest,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL an ingest at a random moment of its run, 20 times (8 with PostgreSQL, whose
+    advisory lock the killed session frees). After each kill a reader sees no chunk row
+    without its vector; the next writer repairs and completes, and every document is then
+    stored once, consistently."""
     import random
 
     from tests.conftest import ROOT, FakeEmbedder, consistent
 
+    if database == "postgres":
+        monkeypatch.setenv("ASSISTANT_DATABASE_URL", request.getfixturevalue("postgres"))
     rng = random.Random(20261130)
     folder = tmp_path / "articles"
     make_articles(folder, 30)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kills = 0
-    for trial in range(20):
+    for trial in range(trials):
         home = tmp_path / f"home{trial}"
         proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(home), str(folder)],
                                 cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -123,4 +134,4 @@ def test_sigkill_at_random_points_20_trials(tmp_path: Path) -> None:
             assert len(report.unchanged) == stored and len(report.added) == 30 - stored
             consistent(a)
             assert len(a.sources()) == 30
-    assert kills == 20
+    assert kills == trials

@@ -51,6 +51,18 @@ def test_bad_values_are_named(kw: dict, needle: str) -> None:
     assert needle in str(ei.value) and "\n" not in str(ei.value)
 
 
+def test_database_url_is_checked_without_showing_its_password(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_DATABASE_URL", "mysql://reader:s3cret@db.example/articles")
+    with pytest.raises(ConfigError) as ei:
+        load_settings()
+    message = str(ei.value)
+    assert "database_url must start with postgresql://" in message and "\n" not in message
+    assert "s3cret" not in message and "db.example/articles" in message
+    monkeypatch.setenv("ASSISTANT_DATABASE_URL", "")
+    assert load_settings().database_url is None, "empty means the SQLite file"
+
+
 def test_bad_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("top_k = [unclosed\n")

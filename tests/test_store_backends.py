@@ -1,5 +1,6 @@
 """One ingest-and-search contract over every store backend (embedded Chroma and a real
-`chroma run` server) and every embedder (the packaged model and the fake)."""
+`chroma run` server; the SQLite file and a real PostgreSQL) and every embedder (the
+packaged model and the fake)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from tests.conftest import FakeEmbedder
 from tests.conftest import consistent
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["embedded", "server", "postgres", "server+postgres"])
 def backend(request: pytest.FixtureRequest, home: Path,
             monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    if request.param == "server":
+    if "postgres" in request.param:
+        monkeypatch.setenv("ASSISTANT_DATABASE_URL", request.getfixturevalue("postgres"))
+    if "server" in request.param:
         url = request.getfixturevalue("chroma_server")
         monkeypatch.setenv("ASSISTANT_CHROMA_URL", url)
         return {"collection": f"t{abs(hash(str(home))) % 10**8}"}
@@ -31,6 +34,8 @@ def test_ingest_and_search_contract(backend: dict[str, str], home: Path,
         if os.environ.get("ASSISTANT_CHROMA_URL"):
             assert a.settings.chroma_url and "127.0.0.1" in a.settings.chroma_url
             assert not (home / "chroma").exists(), "server mode keeps no local Chroma"
+        if os.environ.get("ASSISTANT_DATABASE_URL"):
+            assert not list(home.glob("*.sqlite")), "PostgreSQL mode keeps no SQLite file"
         r = a.ingest([samples_copy])
         assert len(r.added) == 4
         hits = a.store.vector_search("How much has Alibaba committed to AI?", 3)
@@ -186,15 +191,19 @@ def test_embeddings_server_faults(openai_fake) -> None:
     assert "\n" not in str(ei.value)
 
 
-def test_the_sqlite_document_store_implements_the_interface(tmp_path: Path) -> None:
-    """Every method of ``DocumentStore`` exists on the SQLite store with the same
-    parameters, so another implementation has one list to follow."""
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_document_stores_implement_the_interface(kind: str, tmp_path: Path,
+                                                     request: pytest.FixtureRequest) -> None:
+    """Every method of ``DocumentStore`` exists on each store with the same parameters,
+    so another implementation has one list to follow."""
     import inspect
 
     from assistant.docstore import DocStore
     from assistant.documents import DocumentStore
+    from assistant.pgstore import PgDocStore
 
-    store = DocStore(tmp_path / "d.sqlite")
+    store = (DocStore(tmp_path / "d.sqlite") if kind == "sqlite" else
+             PgDocStore(request.getfixturevalue("postgres"), str(tmp_path), tmp_path / "pg"))
     assert isinstance(store, DocumentStore)
     for name, member in vars(DocumentStore).items():
         if callable(member) and not name.startswith("_"):

@@ -1,0 +1,124 @@
+"""The PostgreSQL store (``ASSISTANT_DATABASE_URL``) against a real server the tests start:
+the whole path, its full-text search, replicas sharing one collection, and a server that
+is down or restarted. A second writer and SIGKILLed writers are tested on both stores in
+``test_concurrency.py`` and ``test_crash.py``."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.errors import StoreError
+from assistant.types import Filters
+from tests.conftest import FakeEmbedder, consistent, free_port
+from tests.test_concurrency import articles
+
+
+@pytest.fixture
+def pg(postgres: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("ASSISTANT_DATABASE_URL", postgres)
+    return postgres
+
+
+def test_ask_with_documents_in_postgres(pg: str, tmp_path: Path, samples_copy: Path,
+                                        real_embedder) -> None:
+    with Assistant(home=tmp_path / "h", embedder=real_embedder) as a:
+        assert a.settings.database_url == pg
+        assert len(a.ingest([samples_copy], progress=False).added) == 4
+        answer = a.ask("How much has Alibaba committed to AI?")
+        assert "380 billion yuan" in answer.text and answer.citations
+        for c in answer.citations:
+            assert a.document(c.doc_id).text[c.start:c.end] == c.quote
+        assert a.check().summary().endswith("consistent")
+        a.remove(a.sources()[0].id)
+        consistent(a)
+        assert len(a.sources()) == 3
+    assert not list((tmp_path / "h").glob("*.sqlite"))
+
+
+def test_full_text_search_ranks_like_the_sqlite_index(pg: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tsvector index finds the same best chunk as FTS5's BM25 for questions of
+    several words, keeps the date and URI filters, and skips words in most chunks."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    topics = ["semiconductor export controls", "cloud revenue growth", "electric vehicle "
+              "batteries", "central bank interest rates", "wildfire evacuation orders"]
+    for i, topic in enumerate(topics):
+        body = " ".join(f"Paragraph {j} of the report on {topic} says the figure was "
+                        f"{i * 11 + j}." for j in range(6))
+        (folder / f"t{i}.md").write_text(f"---\ntitle: Report on {topic}\npublished: "
+                                         f"2025-0{i + 1}-15\n---\n{body}\n")
+    questions = ["Which rules cover semiconductor exports?", "How fast did cloud revenue "
+                 "grow?", "What happened to interest rates at the central bank?"]
+    best: dict[str, list[str]] = {}
+    for kind in ("postgres", "sqlite"):
+        if kind == "sqlite":
+            monkeypatch.delenv("ASSISTANT_DATABASE_URL")
+        with Assistant(home=tmp_path / kind, embedder=FakeEmbedder()) as a:
+            a.ingest([folder], progress=False)
+            titles = {c: a.document(d).title for c, (d, *_) in
+                      a.store.chunk_rows([c for c, *_ in a.store.iter_chunks()]).items()}
+            best[kind] = [titles[a.store.lexical_search(q, 3)[0][0]] for q in questions]
+            march = Filters(published_after="2025-03-01", published_before="2025-03-31")
+            found = [titles[c] for c, _ in a.store.lexical_search("report figure", 10, march)]
+            assert found and set(found) == {"Report on electric vehicle batteries"}
+            common = a.store.lexical_search("report paragraph figure wildfire", 10)
+            assert {titles[c] for c, _ in common} == {"Report on wildfire evacuation orders"}, \
+                "beside a rare word, words in every chunk are not looked up"
+            assert a.store.lexical_search("quantum telescopes", 5) == []
+    assert best["postgres"] == best["sqlite"] == [
+        "Report on semiconductor export controls", "Report on cloud revenue growth",
+        "Report on central bank interest rates"]
+
+
+def test_replicas_share_one_collection(pg: str, tmp_path: Path, chroma_server: str,
+                                       samples_copy: Path, real_embedder) -> None:
+    """Two replicas (their own homes) on one Chroma server and one PostgreSQL: what one
+    ingests the other answers from at once, and a removal is seen by both."""
+    shared = {"chroma_url": chroma_server, "collection": f"r{os.getpid()}{time.time_ns()}"}
+    with Assistant(home=tmp_path / "one", embedder=real_embedder, **shared) as one, \
+            Assistant(home=tmp_path / "two", embedder=real_embedder, **shared) as two:
+        assert two.sources() == []
+        one.ingest([samples_copy], progress=False)
+        assert [s.id for s in two.sources()] == [s.id for s in one.sources()]
+        answer = two.ask("How much has Alibaba committed to AI?")
+        assert "380 billion yuan" in answer.text
+        two.remove(answer.citations[0].doc_id)
+        assert len(one.sources()) == 3
+        assert "380 billion" not in one.ask("How much has Alibaba committed to AI?").text
+        consistent(one)
+
+
+def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://reader:secret@127.0.0.1:{free_port()}/db"
+    with pytest.raises(StoreError) as ei:
+        Assistant(home=tmp_path / "h", embedder=FakeEmbedder(), database_url=url)
+    message = str(ei.value)
+    assert "\n" not in message and "secret" not in message
+    assert message.startswith("postgresql://reader:***@127.0.0.1") and "DATABASE_URL" in message
+
+
+def test_server_stopped_mid_session_then_back(tmp_path: Path) -> None:
+    """A server stopped while a collection is open: the next call is one line naming the
+    server; once it is back, the same Assistant goes on (the pool reconnects)."""
+    from tests.conftest import PostgresProcess
+
+    server = PostgresProcess(tmp_path / "pg")
+    server.start()
+    try:
+        with Assistant(home=tmp_path / "h", embedder=FakeEmbedder(),
+                       database_url=server.url) as a:
+            a.ingest([articles(tmp_path / "a", 3)], progress=False)
+            server.stop()
+            with pytest.raises(StoreError) as ei:
+                a.sources()
+            assert "\n" not in str(ei.value) and "127.0.0.1" in str(ei.value)
+            server.start()
+            assert len(a.sources()) == 3
+    finally:
+        server.remove()
