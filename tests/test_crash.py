@@ -91,11 +91,11 @@ print("done")
 """
 
 
-@pytest.mark.parametrize("database,trials", [("sqlite", 20), ("postgres", 8)])
+@pytest.mark.parametrize("database,trials", [("sqlite", 20), ("postgres", 20)])
 def test_sigkill_at_random_points(tmp_path: Path, database: str, trials: int,
                                   request: pytest.FixtureRequest,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """SIGKILL an ingest at a random moment of its run, 20 times (8 with PostgreSQL, whose
+    """SIGKILL an ingest at a random moment of its run, 20 times (with PostgreSQL too, whose
     advisory lock the killed session frees). After each kill a reader sees no chunk row
     without its vector; the next writer repairs and completes, and every document is then
     stored once, consistently."""

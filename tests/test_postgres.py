@@ -103,16 +103,21 @@ def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     assert message.startswith("postgresql://reader:***@127.0.0.1") and "DATABASE_URL" in message
 
 
-def test_server_stopped_mid_session_then_back(tmp_path: Path) -> None:
-    """A server stopped while a collection is open: the next call is one line naming the
-    server; once it is back, the same Assistant goes on (the pool reconnects)."""
+def test_server_restarted_mid_session_and_mid_ingest(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL stopped while a collection is open: the next call is one line naming the
+    server, and once it is back the same Assistant goes on (the pool reconnects). Stopped
+    in the middle of an ingest: the writer stops with one line, nothing half-written; the
+    re-run completes and `check` is clean."""
     from tests.conftest import PostgresProcess
+    from tests.test_concurrency import WRITER, run
 
     server = PostgresProcess(tmp_path / "pg")
     server.start()
+    monkeypatch.setenv("ASSISTANT_DATABASE_URL", server.url)
     try:
-        with Assistant(home=tmp_path / "h", embedder=FakeEmbedder(),
-                       database_url=server.url) as a:
+        home = tmp_path / "h"
+        with Assistant(home=home, embedder=FakeEmbedder()) as a:
             a.ingest([articles(tmp_path / "a", 3)], progress=False)
             server.stop()
             with pytest.raises(StoreError) as ei:
@@ -120,5 +125,75 @@ def test_server_stopped_mid_session_then_back(tmp_path: Path) -> None:
             assert "\n" not in str(ei.value) and "127.0.0.1" in str(ei.value)
             server.start()
             assert len(a.sources()) == 3
+        folder = articles(tmp_path / "more", 30)
+        writer = run(WRITER, str(home), str(folder), "6")  # its vectors written at ~8 s
+        time.sleep(5)
+        assert writer.poll() is None, "the ingest ended before the server stopped"
+        server.stop()
+        _, err = writer.communicate(timeout=300)
+        assert writer.returncode != 0
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("assistant.errors.StoreError: postgresql://postgres@127.0.0.1")
+        server.start()
+        with Assistant(home=home, embedder=FakeEmbedder()) as a:
+            report = a.ingest([folder], progress=False)
+            # the first 3 have the text of the 3 stored before: duplicates, not stored twice
+            assert len(report.duplicate) == 3 and not report.failed
+            assert len(report.added) + len(report.unchanged) == 27
+            assert a.check().summary().endswith("consistent")
+            consistent(a)
+            assert len(a.sources()) == 30
     finally:
         server.remove()
+
+
+def test_two_served_replicas_answer_from_one_collection(pg: str, tmp_path: Path,
+                                                        chroma_server: str) -> None:
+    """Two `assistant serve` processes (own homes and ports) on one PostgreSQL and one
+    Chroma server: an upload through one is answered by the other as soon as it
+    commits, a removal through the other is gone from the first's answers, and with the
+    first SIGKILLed the second keeps answering."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import wait_until_up
+    from tests.test_server import start
+
+    env = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_server,
+           "ASSISTANT_COLLECTION": f"s{os.getpid()}{time.time_ns()}"}
+    port = free_port()
+    cmd = [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)]
+    log = tmp_path / "one.log"
+    with open(log, "w") as out:
+        one = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                               env={**env, "ASSISTANT_HOME": str(tmp_path / "one")})
+    two_server = start(tmp_path, tmp_path / "two", **{k: v for k, v in env.items()
+                                                      if k.startswith("ASSISTANT_")})
+    try:
+        first = f"http://127.0.0.1:{port}"
+        wait_until_up(one, cmd, f"{first}/healthz", log, 180)
+        second = next(two_server)
+        note = ("Zeebrugge port report\nThe harbour of Zeebrugge handled 41 cruise ships "
+                "in May, a record for spring.\n")
+        r = httpx.post(f"{first}/api/ingest", files={"files": ("port.txt", note)},
+                       timeout=120)
+        assert r.status_code == 200 and '"added"' in r.text.splitlines()[-1]
+        question = {"question": "How many cruise ships did Zeebrugge handle in May?"}
+        found = httpx.post(f"{second}/api/ask", json=question, timeout=60).json()
+        assert "41 cruise ships" in found["answer"], found
+        doc_id = found["citations"][0]["doc_id"]
+        assert httpx.delete(f"{second}/api/documents/{doc_id}").status_code == 200
+        gone = httpx.post(f"{first}/api/ask", json=question, timeout=60).json()
+        assert "41 cruise ships" not in gone["answer"]
+        assert httpx.get(f"{first}/api/documents/{doc_id}").status_code == 404
+        one.send_signal(signal.SIGKILL)
+        one.wait()
+        assert httpx.get(f"{second}/api/sources").json() == []
+        assert httpx.post(f"{second}/api/ask", json=question, timeout=60).status_code == 200
+    finally:
+        one.kill()
+        one.wait()
+        two_server.close()
