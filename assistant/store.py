@@ -168,6 +168,10 @@ class Store:
         return self._docs.path
 
     def close(self) -> None:
+        with self._opening:
+            if self._vector_index is not None:
+                self._vector_index.close()
+                self._vector_index = None
         self._docs.close()
 
     # --- writes (all under the write lock) ---------------------------------------------

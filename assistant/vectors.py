@@ -73,6 +73,16 @@ class VectorIndex:
             raise StoreError(f"Chroma at {self.where} failed during {op} ({reason}); "
                              f"{hint}") from None
 
+    def close(self) -> None:
+        """Release the client; embedded Chroma stops when its last client in the process
+        closes (its files are shared, reference-counted, by every store on this path)."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # already closed, or a server gone: nothing left to release
+                pass
+
     def upsert(self, ids: list[str], vectors: list[list[float]],
                metas: list[dict[str, Any]]) -> None:
         step = 1000

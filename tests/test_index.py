@@ -150,3 +150,25 @@ def test_common_words_are_left_out_of_lexical_queries(home: Path,
         assert lexical.telling(db, ["river", "flood", "levee"], 20) == ["levee"]
         assert lexical.telling(db, ["river"], 20) == ["river"]
         assert lexical.telling(db, ["absent"], 20) == []
+
+
+def test_closing_an_assistant_releases_its_files(home: Path) -> None:
+    """A long-lived process (a notebook, a server's tests) that opens and closes many
+    stores keeps no file of them open: Chroma's files and SQLite's are let go."""
+    import os
+
+    def open_files() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                found.add(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        return {f for f in found if f.startswith(str(home))}
+
+    for n in range(2):
+        with Assistant(home=home, embedder=FakeEmbedder()) as a:
+            put(a, f"note:{n}", f"Alibaba plans to spend {380 + n} billion yuan on AI.", None)
+            assert a.search("Alibaba", 1)  # the vector index is open now
+            assert any("chroma" in f for f in open_files())
+        assert open_files() == set()

@@ -13,7 +13,8 @@ import pexpect
 def test_progress_bar_on_a_terminal_only(samples_copy: Path, tmp_path: Path) -> None:
     env = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "h1"), "COLUMNS": "120"}
     child = pexpect.spawn(sys.executable, ["-m", "assistant.cli", "ingest", str(samples_copy)],
-                          env=env, encoding="utf-8", timeout=180, dimensions=(24, 120))
+                          env=env, encoding="utf-8", timeout=180, dimensions=(24, 120),
+                          use_poll=True)
     child.expect(pexpect.EOF)
     child.close()
     out = child.before

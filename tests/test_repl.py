@@ -13,7 +13,8 @@ def spawn(home: Path) -> pexpect.spawn:
     env = {**os.environ, "ASSISTANT_HOME": str(home), "PROMPT_TOOLKIT_NO_CPR": "1",
            "TERM": "xterm"}
     return pexpect.spawn(sys.executable, ["-m", "assistant.cli", "chat"], env=env,
-                         encoding="utf-8", timeout=120, dimensions=(50, 200))
+                         encoding="utf-8", timeout=120, dimensions=(50, 200),
+                         use_poll=True)  # select() fails past fd 1024 in a long suite
 
 
 def test_repl_question_follow_up_and_quit(samples_home: Path) -> None:
@@ -81,7 +82,8 @@ def test_ctrl_c_cancels_the_answer_not_the_session(samples_home: Path, openai_fa
     env = {**os.environ, "ASSISTANT_HOME": str(samples_home), "PROMPT_TOOLKIT_NO_CPR": "1"}
     child = pexpect.spawn(sys.executable, ["-m", "assistant.cli", "chat", "--llm", "openai",
                                            "--base-url", openai_fake.url, "--model", "m"],
-                          env=env, encoding="utf-8", timeout=120, dimensions=(50, 200))
+                          env=env, encoding="utf-8", timeout=120, dimensions=(50, 200),
+                          use_poll=True)
     child.expect("answers by openai:m")
     child.expect("you>")
     child.sendline("How much has Alibaba committed to AI?")

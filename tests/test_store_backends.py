@@ -204,11 +204,14 @@ def test_the_document_stores_implement_the_interface(kind: str, tmp_path: Path,
 
     store = (DocStore(tmp_path / "d.sqlite") if kind == "sqlite" else
              PgDocStore(request.getfixturevalue("postgres"), str(tmp_path), tmp_path / "pg"))
-    assert isinstance(store, DocumentStore)
-    for name, member in vars(DocumentStore).items():
-        if callable(member) and not name.startswith("_"):
-            want = list(inspect.signature(member).parameters)[1:]
-            assert list(inspect.signature(getattr(store, name)).parameters) == want, name
+    try:
+        assert isinstance(store, DocumentStore)
+        for name, member in vars(DocumentStore).items():
+            if callable(member) and not name.startswith("_"):
+                want = list(inspect.signature(member).parameters)[1:]
+                assert list(inspect.signature(getattr(store, name)).parameters) == want, name
+    finally:
+        store.close()
 
 
 def test_auto_sends_small_batches_to_onnx_and_bulk_ones_to_the_chosen_form(
