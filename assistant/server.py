@@ -21,18 +21,20 @@ import re
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterator
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.answering import MAX_QUESTION_CHARS
 from assistant.api import Assistant
 from assistant.errors import (AssistantError, ConfigError, LLMError, NotFound, StoreBusy,
                               StoreError, TooLarge)
 from assistant.server_openai import add_openai_routes, cited
+from assistant.server_schema import AT_LEAST_ONE_SOURCE, DAY, ERRORS, openapi_without_422
 
 DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 OPEN_PATHS = {"/", "/healthz", "/favicon.ico"}
@@ -59,8 +61,16 @@ def status_of(e: AssistantError) -> int:
 
 
 class AskBody(BaseModel):
-    question: str
-    as_of: str | None = None
+    model_config = ConfigDict(strict=True)  # a field of the wrong type is refused, not cast
+    # Blank and too long are refused by the answerer, which says why in its own words.
+    question: str = Field(json_schema_extra={"pattern": r"\S", "minLength": 1,
+                                             "maxLength": MAX_QUESTION_CHARS})
+    as_of: str | None = Field(None, json_schema_extra=DAY)  # checked by parse_day
+
+
+# What ``POST /api/ingest`` fetches: web addresses only (never a path on the server).
+WEB_ADDRESS = re.compile(r"^https?://[^\s/?#]+")
+WebAddress = Annotated[str, Field(json_schema_extra={"pattern": WEB_ADDRESS.pattern})]
 
 
 def create_app(assistant: Assistant, api_key: str | None = None,
@@ -74,7 +84,8 @@ def create_app(assistant: Assistant, api_key: str | None = None,
     mcp_routes = http_routes(mcp, host)
     app = FastAPI(title="assistant", version="0.1.0",
                   description="Answers about your articles with verified citations.",
-                  lifespan=lambda _app: mcp.session_manager.run())
+                  lifespan=lambda _app: mcp.session_manager.run(), responses=ERRORS)
+    app.openapi = openapi_without_422(app)  # type: ignore[method-assign]
     app.router.routes.extend(mcp_routes)
     limit = int(max_request_mb * 1e6)
     uploads = assistant.settings.home / "uploads"
@@ -104,7 +115,11 @@ def create_app(assistant: Assistant, api_key: str | None = None,
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, e: StarletteHTTPException) -> JSONResponse:
-        return error(e.status_code, f"{request.method} {request.url.path}: {e.detail}")
+        response = error(e.status_code, f"{request.method} {request.url.path}: {e.detail}")
+        response.headers.update(e.headers or {})
+        if e.status_code == 405:  # every method of the path, not only the first route's
+            response.headers["Allow"] = ", ".join(allowed_methods(app, request))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, e: RequestValidationError) -> JSONResponse:
@@ -128,13 +143,12 @@ def create_app(assistant: Assistant, api_key: str | None = None,
 
     @app.post("/api/ask")
     def ask(body: AskBody) -> dict[str, Any]:
-        filters = {"as_of": body.as_of} if body.as_of else {}
+        filters = {"as_of": body.as_of} if body.as_of is not None else {}
         return answer_json(assistant.ask(body.question, **filters))
 
     @app.get("/api/search")
-    def search(q: str, k: int = 4) -> list[dict[str, Any]]:
-        if not 1 <= k <= 50:
-            raise ConfigError(f"k must be between 1 and 50, got {k}")
+    def search(q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS)],
+               k: Annotated[int, Query(ge=1, le=50)] = 4) -> list[dict[str, Any]]:
         return [{"doc_id": h.chunk.doc_id, "uri": h.uri, "url": h.url, "title": h.title,
                  "published": h.published, "start": h.chunk.start, "end": h.chunk.end,
                  "score": h.score, "text": h.chunk.text} for h in assistant.search(q, k=k)]
@@ -154,11 +168,17 @@ def create_app(assistant: Assistant, api_key: str | None = None,
         d = assistant.remove(checked_id(doc_id))
         return {"removed": {"id": d.id, "uri": d.uri, "title": d.title}}
 
-    @app.post("/api/ingest")
+    @app.post("/api/ingest", openapi_extra=AT_LEAST_ONE_SOURCE,
+              responses={200: {"description": "progress events, then the report",
+                               "content": {"application/x-ndjson": {}}}})
     def ingest(files: list[UploadFile] = File(default=[]),
-               url: list[str] = Form(default=[])) -> StreamingResponse:
+               url: list[WebAddress] = Form(default=[])) -> StreamingResponse:
         """Uploaded files and URLs; the response streams progress as JSON lines, then
         ``{"report": ...}``."""
+        for u in url:
+            if not WEB_ADDRESS.match(u):
+                raise ConfigError(f"url {u[:80]!r}: the API fetches web addresses (http:// "
+                                  "or https://) only; upload files in the field 'files'")
         sources = [str(save_upload(f, uploads, limit)) for f in files] + list(url)
         if not sources:
             raise ConfigError("send files (multipart field 'files') or URLs (field 'url')")
@@ -167,6 +187,14 @@ def create_app(assistant: Assistant, api_key: str | None = None,
 
     add_openai_routes(app, assistant)
     return app
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods some route of ``request``'s path serves (for a 405's Allow header)."""
+    from starlette.routing import Match, Route
+
+    return sorted({m for r in app.router.routes if isinstance(r, Route) and r.methods
+                   and r.matches(request.scope)[0] != Match.NONE for m in r.methods})
 
 
 def checked_id(doc_id: str) -> str:

@@ -18,11 +18,12 @@ from typing import Any, Iterator
 
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.api import Assistant
 from assistant.chat import ChatSession, Turn
 from assistant.errors import AssistantError, InvalidQuestion
+from assistant.server_schema import HAS_A_USER_MESSAGE
 from assistant.types import Answer
 
 MODEL = "assistant"
@@ -41,17 +42,18 @@ class Message(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ... are accepted
+    # temperature, max_tokens, ... are accepted; a field of the wrong type is refused
+    model_config = ConfigDict(extra="allow", strict=True)
     model: str = MODEL
-    messages: list[Message]
+    messages: list[Message] = Field(json_schema_extra=HAS_A_USER_MESSAGE)
     stream: bool = False
 
 
 def session_for(assistant: Assistant, messages: list[Message]) -> tuple[ChatSession, str]:
-    """A chat session holding the earlier turns, and the last user message."""
-    users = [i for i, m in enumerate(messages) if m.role == "user"]
+    """A chat session holding the earlier turns, and the last user message with text."""
+    users = [i for i, m in enumerate(messages) if m.role == "user" and m.text().strip()]
     if not users:
-        raise InvalidQuestion("the conversation has no user message")
+        raise InvalidQuestion("the conversation has no user message with text")
     last = users[-1]
     chat = assistant.chat()
     pending: str | None = None
@@ -83,7 +85,9 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
         return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0,
                                             "owned_by": "assistant"}]}
 
-    @app.post("/v1/chat/completions", response_model=None)
+    @app.post("/v1/chat/completions", response_model=None, responses={200: {
+        "description": "the answer; with stream=true, chat.completion.chunk events",
+        "content": {"application/json": {}, "text/event-stream": {}}}})
     def completions(req: ChatRequest) -> Any:
         chat, question = session_for(assistant, req.messages)
         asked = chat.standalone(question)

@@ -1,6 +1,7 @@
 """Scale: load N chunks into a store, then time an incremental ingest and queries.
 
     python benchmarks/scale.py --chunks 100000 [--server] [--json] [--home DIR]
+    python benchmarks/scale.py --chunks 100000 --server --database postgresql://...
 
 Synthetic documents (10 chunks each, words drawn from a Zipf-distributed vocabulary,
 publication days spread over two years, 5% undated) and random unit vectors (so that
@@ -15,6 +16,12 @@ the SQLite commit with its FTS5 lexical rows. Then:
 - ``lexical_p50_ms``/``dense_p50_ms``: the two searches inside a plain query, alone;
 - ``incremental_vector_index_s``: the part of ``incremental_1k_s`` spent in Chroma;
 - ``rss_mb``: the peak resident memory of this process (and of the Chroma server).
+
+With ``--database`` the same corpus is loaded twice, into the SQLite store and into
+PostgreSQL (a collection of its own in that database: use a scratch one), one after the
+other in this run, and the PostgreSQL figures are also given as ratios to SQLite's.
+``--readers N`` starts N processes that query the store all through the incremental ingest
+(replicas reading while one writes) and reports their query p50 during it.
 """
 
 from __future__ import annotations
@@ -140,7 +147,7 @@ def put(store: Any, corpus: Corpus, first: int, last: int, batch: int = 100) -> 
 
 
 def build(store: Any, corpus: Corpus, docs: int, incremental: int, retriever: Any,
-          ask: str) -> tuple[float, float, float]:
+          ask: str, before_incremental: Any = None) -> tuple[float, float, float]:
     """Load the documents, then time ``incremental`` more (and the query after them):
     (load seconds, seconds per 1,000 more documents, of which in Chroma)."""
     t = time.perf_counter()
@@ -158,6 +165,8 @@ def build(store: Any, corpus: Corpus, docs: int, incremental: int, retriever: An
         vector_s.append(time.perf_counter() - t0)
 
     store._vectors.upsert = timed_upsert
+    if before_incremental is not None:
+        before_incremental()
     t = time.perf_counter()
     with store.writing():
         for at in range(0, n_new, 100):
@@ -168,7 +177,8 @@ def build(store: Any, corpus: Corpus, docs: int, incremental: int, retriever: An
 
 
 def run(chunks: int, home: Path, server: bool, queries: int = 200,
-        incremental: int = 1000, reuse: bool = False) -> dict[str, Any]:
+        incremental: int = 1000, reuse: bool = False, database: str | None = None,
+        readers: int = 0) -> dict[str, Any]:
     from assistant.retrieval import HybridRetriever
     from assistant.settings import load_settings
     from assistant.store import Store
@@ -176,15 +186,21 @@ def run(chunks: int, home: Path, server: bool, queries: int = 200,
 
     proc, url = start_chroma(home / "chroma-server") if server else (None, None)
     try:
-        store = Store(load_settings(home=home, chroma_url=url), RandomEmbedder())
+        where = {"database_url": database, "collection": f"scale{chunks}"} if database else {}
+        settings = load_settings(home=home, chroma_url=url, **where)
+        store = Store(settings, RandomEmbedder())
         corpus = Corpus()
         docs = max(1, chunks // CHUNKS_PER_DOC)
         retriever = HybridRetriever(store)
         asks = [" ".join(corpus.words(6)) for _ in range(queries)]
         load_s = incremental_s = vector_index_s = None
+        reading: list[subprocess.Popen[str]] = []
         if not (reuse and store.document_count() >= docs):
+            def start_readers() -> None:
+                reading.extend(start_reader(home, url, where) for _ in range(readers))
             load_s, incremental_s, vector_index_s = build(store, corpus, docs, incremental,
-                                                          retriever, asks[0])
+                                                          retriever, asks[0], start_readers)
+        reader_ms = stop_readers(home, reading) if reading else []
         retriever.search(asks[0], 6)  # open everything before timing
         times: dict[str, list[float]] = {"plain": [], "filtered": []}
         middle = (corpus.first + timedelta(days=365)).isoformat()
@@ -208,7 +224,11 @@ def run(chunks: int, home: Path, server: bool, queries: int = 200,
                   "filtered_p50_ms": round(statistics.median(times["filtered"]), 1),
                   "lexical_p50_ms": round(statistics.median(times["lexical"]), 1),
                   "dense_p50_ms": round(statistics.median(times["dense"]), 1),
-                  "rss_mb": round(peak_rss_mb(), 0)}
+                  "rss_mb": round(peak_rss_mb(), 0),
+                  "store": "postgresql" if database else "sqlite"}
+        if reader_ms:
+            result["readers"] = readers
+            result["reader_p50_ms_while_writing"] = round(statistics.median(reader_ms), 1)
         if proc is not None:
             result["server_rss_mb"] = round(peak_rss_mb(proc.pid), 0)
         store.close()
@@ -217,6 +237,44 @@ def run(chunks: int, home: Path, server: bool, queries: int = 200,
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+READER = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from benchmarks.scale import Corpus, RandomEmbedder
+from assistant.retrieval import HybridRetriever
+from assistant.settings import load_settings
+from assistant.store import Store
+store = Store(load_settings(**json.loads(sys.argv[2])), RandomEmbedder())
+retriever, corpus, stop, times = HybridRetriever(store), Corpus(seed=11), Path(sys.argv[3]), []
+retriever.search("warm up", 6)
+print("ready", flush=True)
+while not stop.exists():
+    t = time.perf_counter()
+    retriever.search(" ".join(corpus.words(6)), 6)
+    times.append((time.perf_counter() - t) * 1000)
+print(json.dumps(times), flush=True)
+"""
+
+
+def start_reader(home: Path, chroma_url: str | None,
+                 where: dict[str, Any]) -> subprocess.Popen[str]:
+    """Another process on the same store (a replica), querying until ``home/stop-readers``
+    exists; it then prints its query times."""
+    opts = {"home": str(home), "chroma_url": chroma_url, **where}
+    proc = subprocess.Popen([sys.executable, "-c", READER, str(ROOT), json.dumps(opts),
+                             str(home / "stop-readers")], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def stop_readers(home: Path, procs: list[subprocess.Popen[str]]) -> list[float]:
+    (home / "stop-readers").touch()
+    times = [t for p in procs for t in json.loads(p.communicate(timeout=120)[0])]
+    (home / "stop-readers").unlink()
+    return times
 
 
 def main() -> None:
@@ -230,14 +288,25 @@ def main() -> None:
                     help="documents added after the load (incremental_1k_s scales to 1,000)")
     ap.add_argument("--reuse", action="store_true", help="with --home: when it already "
                     "holds the chunks, only time the queries (load and incremental: null)")
+    ap.add_argument("--database", metavar="URL", help="also run on PostgreSQL at URL and "
+                    "compare with the SQLite store")
+    ap.add_argument("--readers", type=int, default=0, help="processes querying the store "
+                    "during the incremental ingest")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     tmp = None if args.home else tempfile.mkdtemp(prefix="assistant-scale-")
     home = args.home or Path(tmp or ".")
     try:
-        result = run(args.chunks, home, args.server, args.queries, args.incremental,
-                     args.reuse)
+        result = run(args.chunks, home / "sqlite" if args.database else home, args.server,
+                     args.queries, args.incremental, args.reuse, None, args.readers)
+        if args.database:
+            pg = run(args.chunks, home / "postgresql", args.server, args.queries,
+                     args.incremental, args.reuse, args.database, args.readers)
+            ratios = {f"{k}_ratio": round(pg[k] / result[k], 2) for k in
+                      ("query_p50_ms", "filtered_p50_ms", "incremental_1k_s",
+                       "reader_p50_ms_while_writing") if pg.get(k) and result.get(k)}
+            result = {"sqlite": result, "postgresql": pg, **ratios}
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -245,7 +314,7 @@ def main() -> None:
         print(json.dumps(result))
     else:
         for k, v in result.items():
-            print(f"{k:18} {v}")
+            print(f"{k:18} {v}")  # with --database: the two stores' figures, then ratios
 
 
 if __name__ == "__main__":
