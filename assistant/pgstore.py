@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,7 +37,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, body TSVECTOR);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE INDEX IF NOT EXISTS chunks_body ON chunks USING GIN (body);
 CREATE INDEX IF NOT EXISTS documents_published ON documents(published);
 CREATE TABLE IF NOT EXISTS journal (
     doc_id TEXT PRIMARY KEY, uri TEXT NOT NULL, chunk_ids TEXT NOT NULL,
@@ -76,35 +76,45 @@ class PgDocStore:
         except psycopg.Error as e:
             raise StoreError(f"{shown(url)}: cannot connect to PostgreSQL ({why(e)}); start "
                              "it or fix ASSISTANT_DATABASE_URL") from None
-        # check: a connection the server dropped (a restart) is replaced before use.
+        # autocommit: a read is one round trip; writes open their transaction (_work).
         self._pool = ConnectionPool(url, min_size=1, max_size=8, open=False, timeout=10,
-                                    check=ConnectionPool.check_connection, kwargs=options)
+                                    kwargs={**options, "autocommit": True})
         self._pool.open(wait=True, timeout=15)
         self.migrate()
-        self._counted: tuple[int, int, int, float] = (-1, 0, 0, 1.0)
 
     def _run(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-        """One statement in its own transaction; its rows (none for a write)."""
+        """One statement, its own transaction; its rows (none for a write). Every statement
+        run this way is a read or an idempotent write, so it is tried once more on a fresh
+        connection when its connection failed (a server restart breaks the idle ones)."""
         return self._work(lambda cur: (cur.execute(sql, args),
-                                       cur.fetchall() if cur.description else [])[1])
+                                       cur.fetchall() if cur.description else [])[1],
+                          transaction=False)
 
-    def _work(self, work: Any) -> Any:
-        """``work(cursor)`` in one transaction, committed when it returns."""
+    def _work(self, work: Any, transaction: bool = True) -> Any:
+        """``work(cursor)`` in one transaction, committed when it returns (with
+        ``transaction=False``: one statement, autocommitted, retried once)."""
         import psycopg
+        from psycopg_pool import PoolTimeout
 
-        try:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                return work(cur)
-        except psycopg.errors.OperationalError as e:
-            raise StoreError(f"{shown(self.url)}: PostgreSQL failed mid-request ({why(e)}); "
-                             "run the command again once the server is back") from None
-        except Exception as e:
-            from psycopg_pool import PoolTimeout
-
-            if isinstance(e, PoolTimeout):
+        for attempt in (1, 2):
+            began = False  # a failure before BEGIN succeeded changed nothing: try again
+            try:
+                with self._pool.connection() as conn:
+                    with conn.transaction() if transaction else nullcontext():
+                        began = True
+                        with conn.cursor() as cur:
+                            return work(cur)
+            except psycopg.errors.OperationalError as e:
+                if attempt == 1 and (not began or not transaction):
+                    self._pool.check()  # drop the broken connections, open new ones
+                    continue
+                raise StoreError(f"{shown(self.url)}: PostgreSQL failed mid-request "
+                                 f"({why(e)}); run the command again once the server is "
+                                 "back") from None
+            except PoolTimeout:
                 raise StoreError(f"{shown(self.url)}: no PostgreSQL connection within the "
                                  "pool's timeout; is the server up?") from None
-            raise
+        raise AssertionError("unreachable")
 
     def migrate(self) -> None:
         """Create the collection's schema, or bring an older one up to date, under a
@@ -114,6 +124,7 @@ class PgDocStore:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             cur.execute(f"SET LOCAL search_path = {self.schema}")
             cur.execute(SCHEMA)
+            cur.execute(pglexical.TABLES)
             cur.execute("INSERT INTO info VALUES ('schema', %s) ON CONFLICT (key) DO UPDATE "
                         "SET value = EXCLUDED.value", (SCHEMA_VERSION,))
 
@@ -138,19 +149,16 @@ class PgDocStore:
         return int(self.get_info("version") or 0)
 
     def count(self) -> tuple[int, int]:
-        """(documents, chunks), counted again only when the store has changed."""
-        self._stats()
-        return self._counted[1], self._counted[2]
+        """(documents, chunks), as the writes keep them in ``info``."""
+        docs, chunks, _ = self._totals()
+        return docs, chunks
 
-    def _stats(self) -> tuple[int, float]:
-        """(chunks, their mean length in lexemes), for BM25; counted again on change."""
-        version = self.version()
-        if self._counted[0] != version:
-            docs, chunks, mean = self._run(
-                "SELECT (SELECT COUNT(*) FROM documents), COUNT(*), "
-                "coalesce(avg(length(body)), 1) FROM chunks")[0]
-            self._counted = (version, docs, chunks, float(mean) or 1.0)
-        return self._counted[2], self._counted[3]
+    def _totals(self) -> tuple[int, int, int]:
+        """(documents, chunks, postings): the totals each write keeps in ``info``."""
+        got = dict(self._run("SELECT key, value FROM info WHERE key = ANY(%s)",
+                             (["documents", "chunks", "lexemes"],)))
+        return (int(got.get("documents", 0)), int(got.get("chunks", 0)),
+                int(got.get("lexemes", 0)))
 
     # --- reads --------------------------------------------------------------------------
     def get(self, doc_id: str) -> Document | None:
@@ -236,20 +244,25 @@ class PgDocStore:
     def lexical_search(self, words: list[str], n: int, filters: Filters | None = None
                        ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the n best chunks for ``words`` (see pglexical.py)."""
-        chunks, mean = self._stats()
-        return pglexical.search(self._run, f"{self.url}#{self.schema}", words, n, chunks, mean,
-                                filters or Filters())
+        _, chunks, lexemes = self._totals()
+        return pglexical.search(self._run, f"{self.url}#{self.schema}", words, n, chunks,
+                                lexemes / max(chunks, 1), filters or Filters())
 
     def lexical_problem(self) -> str | None:
-        """How the lexical column disagrees with the chunk rows, or None."""
-        missing = self._run("SELECT COUNT(*) FROM chunks WHERE body IS NULL")[0][0]
-        return f"{missing} chunk rows missing from the lexical index" if missing else None
+        """How the lexical index disagrees with the chunk rows, or None."""
+        docs, chunks, lexemes = self._totals()
+        (d, c, p), = self._run("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) "
+                               "FROM chunks), (SELECT COUNT(*) FROM postings)")
+        if (d, c, p) != (docs, chunks, lexemes):
+            return (f"the lexical index counts {docs} documents, {chunks} chunks and "
+                    f"{lexemes} postings; the tables hold {d}, {c} and {p}")
+        return None
 
     def rebuild_lexical(self, force: bool = False) -> None:
+        """Build the lexical index again from the chunk rows (always whole: ``force`` is
+        the interface's, for an index that can be patched)."""
         def rebuild(cur: Any) -> None:
-            cur.execute(f'UPDATE chunks c SET body = {BODY} FROM documents d WHERE '
-                        "d.id = c.doc_id" + ("" if force or self.get_info("lexical") != LAYOUT
-                                             else " AND c.body IS NULL"))
+            pglexical.rebuild(cur)
             cur.execute("INSERT INTO info VALUES ('lexical', %s) ON CONFLICT (key) DO UPDATE "
                         "SET value = EXCLUDED.value", (LAYOUT,))
 
@@ -279,7 +292,9 @@ class PgDocStore:
             cur.execute("SELECT id FROM documents WHERE uri=%s FOR UPDATE", (doc.uri,))
             old = cur.fetchone()
             stale: list[str] = []
+            removed = 0
             if old:
+                removed = pglexical.unindex(cur, old[0])
                 cur.execute("DELETE FROM chunks WHERE doc_id=%s RETURNING id", old)
                 stale = [r[0] for r in cur.fetchall()]
                 cur.execute("DELETE FROM documents WHERE id=%s", old)
@@ -288,12 +303,15 @@ class PgDocStore:
             cur.execute("INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                         (doc.id, doc.uri, doc.title, doc.text, doc.published,
                          Jsonb(doc.meta), source_hash, time.time()))
-            cur.executemany('INSERT INTO chunks (id, doc_id, start, "end", page) VALUES '
-                            "(%s, %s, %s, %s, %s)",
-                            [(c.id, c.doc_id, c.start, c.end, p) for c, p in zip(chunks, pages)])
-            cur.execute(f"UPDATE chunks c SET body = {BODY} FROM documents d WHERE "
-                        "d.id = c.doc_id AND c.doc_id = %s", (doc.id,))
-            _bump(cur)
+            # The rows with their lexical column in one statement (each row written once).
+            cur.execute(f'INSERT INTO chunks (id, doc_id, start, "end", page, body) SELECT '
+                        f'c.id, d.id, c.start, c."end", c.page, {BODY} FROM unnest(%s::text[], '
+                        '%s::int[], %s::int[], %s::int[]) AS c(id, start, "end", page) '
+                        "JOIN documents d ON d.id = %s",
+                        ([c.id for c in chunks], [c.start for c in chunks],
+                         [c.end for c in chunks], pages, doc.id))
+            added = pglexical.index(cur, doc.id)
+            _bump(cur, 0 if old else 1, len(chunks) - len(stale), added - removed)
             return stale
 
         stale = self._work(write)
@@ -305,18 +323,22 @@ class PgDocStore:
 
     def delete(self, doc_id: str) -> list[str]:
         def remove(cur: Any) -> list[str]:
+            removed = pglexical.unindex(cur, doc_id)
             cur.execute("DELETE FROM chunks WHERE doc_id=%s RETURNING id", (doc_id,))
             ids = [r[0] for r in cur.fetchall()]
             cur.execute("DELETE FROM documents WHERE id=%s", (doc_id,))
-            _bump(cur)
+            _bump(cur, -int(cur.rowcount), -len(ids), -removed)
             return ids
 
         return self._work(remove)
 
 
-def _bump(cur: Any) -> None:
-    cur.execute("INSERT INTO info VALUES ('version', '1') ON CONFLICT (key) DO UPDATE "
-                "SET value = (info.value::bigint + 1)::text")
+def _bump(cur: Any, documents: int, chunks: int, lexemes: int) -> None:
+    """A new version, and the totals moved by what the write added and removed."""
+    cur.execute("INSERT INTO info VALUES ('version', '1'), ('documents', %s), ('chunks', %s), "
+                "('lexemes', %s) ON CONFLICT (key) DO UPDATE SET value = (info.value::bigint "
+                "+ CASE WHEN info.key = 'version' THEN 1 ELSE EXCLUDED.value::bigint END)::text",
+                (str(documents), str(chunks), str(lexemes)))
 
 
 def why(e: BaseException) -> str:

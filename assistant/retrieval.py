@@ -97,10 +97,9 @@ class HybridRetriever:
         n = max(self.candidates, 3 * k)
         dense = [(h.chunk_id, h.similarity) for h in
                  self.store.vector_search(query, n, filters)]
-        rows = self.store.chunk_rows([c for c, _ in dense])
-        dense = [(c, s) for c, s in dense if c in rows]  # only committed chunks count
         lexical = self.store.lexical_search(query, n, filters)
-        rows.update(self.store.chunk_rows([c for c, _ in lexical if c not in rows]))
+        rows = self.store.chunk_rows(list(dict.fromkeys(c for c, _ in dense + lexical)))
+        dense = [(c, s) for c, s in dense if c in rows]  # only committed chunks count
         lexical = [(c, s) for c, s in lexical if c in rows]
         fused: dict[str, float] = {}
         for ranking in (dense, lexical):

@@ -3,12 +3,19 @@ chunk (what this project used before), on the RealTime QA questions over the ful
 
     python -m assistant.eval.results --only full   # builds eval/out/full/home once
     python benchmarks/lexical_bench.py [--home eval/out/full/home] [--json]
+    python benchmarks/lexical_bench.py --home DIR --build --database postgresql://...
 
 For each question asked as of its own date, both indexes rank chunks; the ranked chunks'
 articles give Hit@4 (lexical alone, and fused with dense search as ``Assistant.search``
 does). Also prints the query latency (median, p95) of each and the time to build each
 index from scratch. FTS5 runs once per (``lexical.COMMON_SHARE``, ``POSTINGS_BUDGET``) in
 SETTINGS, then with the shipped values restored.
+
+``--build`` ingests the RealTime QA corpus into ``--home`` when it holds nothing yet.
+``--database URL`` copies the home's documents and chunk rows into PostgreSQL (the vectors
+stay the home's Chroma collection, which both stores then read) and ranks the same
+questions with PostgreSQL's lexical index beside FTS5's, the two alternating question by
+question (``postgresql`` in the output; its p50 next to ``fts5 shipped``'s).
 """
 
 from __future__ import annotations
@@ -92,6 +99,70 @@ def hit4(uris: list[str], gold: list[str]) -> float:
     return float(any(u in gold for u in firsts))
 
 
+def build_home(home: Path, data: Path) -> None:
+    """Ingest every RealTime QA article into ``home`` (as the harness's full run does)."""
+    from assistant import Assistant
+    from assistant.eval.datasets import load_realtimeqa
+
+    corpus = home.parent / f"{home.name}-corpus.jsonl"
+    corpus.parent.mkdir(parents=True, exist_ok=True)
+    corpus.write_text("".join(json.dumps(a) + "\n" for a in load_realtimeqa(data).corpus
+                              if "url" in a), encoding="utf-8")
+    with Assistant(home=home) as a:
+        print(a.ingest([corpus], progress=False).summary(), file=sys.stderr)
+
+
+def copy_to_postgres(store: Any, url: str) -> Any:
+    """The home's documents and chunk rows in PostgreSQL, as a Store over the same vectors
+    (a copy made once per database: a store that already holds them is reused)."""
+    from assistant.settings import load_settings
+    from assistant.store import Store
+
+    pg = Store(load_settings(home=store.settings.home, database_url=url,
+                             collection=store.settings.collection), store._embedder)
+    if pg.document_count() < store.document_count():
+        t = time.perf_counter()
+        with pg.writing():
+            for r in store.records():
+                doc = store.find(r.id)
+                chunks = store._docs.chunks_of(doc)
+                rows = store.chunk_rows([c.id for c in chunks])
+                pg._docs.commit(doc, chunks, [rows[c.id][3] for c in chunks], r.source_hash)
+        print(f"copied {pg.document_count()} documents into PostgreSQL in "
+              f"{time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return pg
+
+
+def compare_postgres(a: Any, url: str, questions: list[Any], uri_of: dict[str, str],
+                     result: dict[str, Any]) -> None:
+    """PostgreSQL's lexical index against FTS5 on the same questions, alternating."""
+    from assistant.retrieval import HybridRetriever
+    from assistant.types import Filters
+
+    pg = copy_to_postgres(a.store, url)
+    pg.lexical_search("warm up", 1)
+    sides = {"fts5 shipped": a.store, "postgresql": pg}
+    seen: dict[str, dict[str, list[float]]] = {k: {"lex": [], "fused": [], "ms": []}
+                                               for k in sides}
+    for q, gold in questions:
+        f = Filters(as_of=q.date)
+        for name, store in sides.items():
+            t = time.perf_counter()
+            ranked = store.lexical_search(q.question, 40, f)
+            seen[name]["ms"].append((time.perf_counter() - t) * 1000)
+            seen[name]["lex"].append(hit4([uri_of.get(c, "") for c, _ in ranked], gold))
+            hits = HybridRetriever(store).search(q.question, 10, f)
+            seen[name]["fused"].append(hit4([h.uri for h in hits], gold))
+    for name, got in seen.items():
+        ms = sorted(got["ms"])
+        result[f"{name} (alternating)"] = {
+            "lexical_hit@4": round(statistics.mean(got["lex"]), 3),
+            "fused_hit@4": round(statistics.mean(got["fused"]), 3),
+            "query_p50_ms": round(statistics.median(ms), 2),
+            "query_p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2)}
+    pg.close()
+
+
 def main() -> None:
     from assistant import Assistant
     from assistant import lexical as fts
@@ -103,8 +174,13 @@ def main() -> None:
     ap.add_argument("--home", type=Path, default=ROOT / "eval" / "out" / "full" / "home")
     ap.add_argument("--data", type=Path,
                     default=ROOT.parent / "shared" / "eval" / "realtimeqa")
+    ap.add_argument("--build", action="store_true", help="ingest the corpus into --home "
+                    "first when it is empty")
+    ap.add_argument("--database", metavar="URL", help="also rank with a PostgreSQL copy")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
+    if args.build and not any(args.home.glob("documents-*.sqlite")):
+        build_home(args.home, args.data)
     ds = load_realtimeqa(args.data)
     with Assistant(home=args.home) as a:
         store = a.store
@@ -142,6 +218,8 @@ def main() -> None:
                             "fused_hit@4": round(statistics.mean(fused_hits), 3),
                             "query_p50_ms": round(statistics.median(ms), 2),
                             "query_p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2)}
+        if args.database:
+            compare_postgres(a, args.database, questions, uri_of, result)
     if args.json:
         print(json.dumps(result))
         return
@@ -151,6 +229,11 @@ def main() -> None:
         print(f"{name:28} lexical Hit@4 {r['lexical_hit@4']:.3f}  fused Hit@4 "
               f"{r['fused_hit@4']:.3f}  query p50 {r['query_p50_ms']:.1f} ms  p95 "
               f"{r['query_p95_ms']:.1f} ms  build {result['build_s'][name.split()[0]]:.1f} s")
+    for name in [k for k in result if k.endswith("(alternating)")]:
+        r = result[name]
+        print(f"{name:28} lexical Hit@4 {r['lexical_hit@4']:.3f}  fused Hit@4 "
+              f"{r['fused_hit@4']:.3f}  query p50 {r['query_p50_ms']:.1f} ms  p95 "
+              f"{r['query_p95_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

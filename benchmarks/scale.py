@@ -177,8 +177,10 @@ def build(store: Any, corpus: Corpus, docs: int, incremental: int, retriever: An
 
 
 def run(chunks: int, home: Path, server: bool, queries: int = 200,
-        incremental: int = 1000, reuse: bool = False, database: str | None = None,
-        readers: int = 0) -> dict[str, Any]:
+        incremental: int = 1000, reuse: bool = False, databases: Sequence[str | None] = (None,),
+        readers: int = 0) -> list[dict[str, Any]]:
+    """Build a store per entry of ``databases`` (None: SQLite) one after the other, then
+    time the queries alternating between them (ABAB), each query on every store in turn."""
     from assistant.retrieval import HybridRetriever
     from assistant.settings import load_settings
     from assistant.store import Store
@@ -186,53 +188,60 @@ def run(chunks: int, home: Path, server: bool, queries: int = 200,
 
     proc, url = start_chroma(home / "chroma-server") if server else (None, None)
     try:
-        where = {"database_url": database, "collection": f"scale{chunks}"} if database else {}
-        settings = load_settings(home=home, chroma_url=url, **where)
-        store = Store(settings, RandomEmbedder())
-        corpus = Corpus()
+        runs: list[tuple[Any, Any, dict[str, Any]]] = []
         docs = max(1, chunks // CHUNKS_PER_DOC)
-        retriever = HybridRetriever(store)
+        for database in databases:
+            corpus = Corpus()  # the same documents in every store
+            where = {"database_url": database, "collection": f"scale{chunks}"} \
+                if database else {}
+            store = Store(load_settings(home=home, chroma_url=url, **where), RandomEmbedder())
+            retriever = HybridRetriever(store)
+            load_s = incremental_s = vector_index_s = None
+            reading: list[subprocess.Popen[str]] = []
+            if not (reuse and store.document_count() >= docs):
+                def start_readers() -> None:
+                    reading.extend(start_reader(home, url, where) for _ in range(readers))
+                load_s, incremental_s, vector_index_s = build(
+                    store, corpus, docs, incremental, retriever, "warm up", start_readers)
+            reader_ms = stop_readers(home, reading) if reading else []
+            retriever.search("warm up", 6)  # open everything before timing
+            result = {"store": "postgresql" if database else "sqlite",
+                      "backend": "server" if server else "embedded",
+                      "load_s": load_s and round(load_s, 1),
+                      "incremental_1k_s": incremental_s and round(incremental_s, 2),
+                      "incremental_vector_index_s": vector_index_s and round(vector_index_s, 2)}
+            if reader_ms:
+                result["readers"] = readers
+                result["reader_p50_ms_while_writing"] = round(statistics.median(reader_ms), 1)
+            runs.append((store, retriever, result))
+        corpus = Corpus()
         asks = [" ".join(corpus.words(6)) for _ in range(queries)]
-        load_s = incremental_s = vector_index_s = None
-        reading: list[subprocess.Popen[str]] = []
-        if not (reuse and store.document_count() >= docs):
-            def start_readers() -> None:
-                reading.extend(start_reader(home, url, where) for _ in range(readers))
-            load_s, incremental_s, vector_index_s = build(store, corpus, docs, incremental,
-                                                          retriever, asks[0], start_readers)
-        reader_ms = stop_readers(home, reading) if reading else []
-        retriever.search(asks[0], 6)  # open everything before timing
-        times: dict[str, list[float]] = {"plain": [], "filtered": []}
         middle = (corpus.first + timedelta(days=365)).isoformat()
-        steps = {"plain": lambda q, f: retriever.search(q, 6, f),
-                 "lexical": lambda q, f: store.lexical_search(q, 30, f),
-                 "dense": lambda q, f: store.vector_search(q, 30, f)}
+        times: list[dict[str, list[float]]] = [{} for _ in runs]
         for q in asks:
-            for kind, f in (("plain", None), ("filtered", Filters(as_of=middle)),
-                            ("lexical", None), ("dense", None)):
-                t = time.perf_counter()
-                steps.get(kind, steps["plain"])(q, f)
-                times.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
-        plain = sorted(times["plain"])
-        result = {"chunks": store.vector_count(),
-                  "backend": "server" if server else "embedded",
-                  "load_s": load_s and round(load_s, 1),
-                  "incremental_1k_s": incremental_s and round(incremental_s, 2),
-                  "incremental_vector_index_s": vector_index_s and round(vector_index_s, 2),
-                  "query_p50_ms": round(statistics.median(plain), 1),
-                  "query_p95_ms": round(plain[int(0.95 * (len(plain) - 1))], 1),
-                  "filtered_p50_ms": round(statistics.median(times["filtered"]), 1),
-                  "lexical_p50_ms": round(statistics.median(times["lexical"]), 1),
-                  "dense_p50_ms": round(statistics.median(times["dense"]), 1),
-                  "rss_mb": round(peak_rss_mb(), 0),
-                  "store": "postgresql" if database else "sqlite"}
-        if reader_ms:
-            result["readers"] = readers
-            result["reader_p50_ms_while_writing"] = round(statistics.median(reader_ms), 1)
-        if proc is not None:
-            result["server_rss_mb"] = round(peak_rss_mb(proc.pid), 0)
-        store.close()
-        return result
+            for (store, retriever, _), spent in zip(runs, times):
+                for kind, step in (
+                        ("plain", lambda: retriever.search(q, 6)),
+                        ("filtered", lambda: retriever.search(q, 6, Filters(as_of=middle))),
+                        ("lexical", lambda: store.lexical_search(q, 30)),
+                        ("dense", lambda: store.vector_search(q, 30))):
+                    t = time.perf_counter()
+                    step()
+                    spent.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+        out = []
+        for (store, _, result), spent in zip(runs, times):
+            plain = sorted(spent["plain"])
+            result.update({"chunks": store.vector_count(),
+                           "query_p50_ms": round(statistics.median(plain), 1),
+                           "query_p95_ms": round(plain[int(0.95 * (len(plain) - 1))], 1),
+                           **{f"{k}_p50_ms": round(statistics.median(spent[k]), 1)
+                              for k in ("filtered", "lexical", "dense")},
+                           "rss_mb": round(peak_rss_mb(), 0)})  # the process's peak so far
+            if proc is not None:
+                result["server_rss_mb"] = round(peak_rss_mb(proc.pid), 0)
+            store.close()
+            out.append(result)
+        return out
     finally:
         if proc is not None:
             proc.terminate()
@@ -248,7 +257,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import load_settings
 from assistant.store import Store
 store = Store(load_settings(**json.loads(sys.argv[2])), RandomEmbedder())
-retriever, corpus, stop, times = HybridRetriever(store), Corpus(seed=11), Path(sys.argv[3]), []
+retriever, corpus, stop, times = HybridRetriever(store), Corpus(), Path(sys.argv[3]), []
 retriever.search("warm up", 6)
 print("ready", flush=True)
 while not stop.exists():
@@ -298,15 +307,16 @@ def main() -> None:
     tmp = None if args.home else tempfile.mkdtemp(prefix="assistant-scale-")
     home = args.home or Path(tmp or ".")
     try:
-        result = run(args.chunks, home / "sqlite" if args.database else home, args.server,
-                     args.queries, args.incremental, args.reuse, None, args.readers)
+        found = run(args.chunks, home, args.server, args.queries, args.incremental,
+                    args.reuse, [None, args.database] if args.database else [None],
+                    args.readers)
+        result: dict[str, Any] = found[0]
         if args.database:
-            pg = run(args.chunks, home / "postgresql", args.server, args.queries,
-                     args.incremental, args.reuse, args.database, args.readers)
-            ratios = {f"{k}_ratio": round(pg[k] / result[k], 2) for k in
+            sqlite, pg = found
+            ratios = {f"{k}_ratio": round(pg[k] / sqlite[k], 2) for k in
                       ("query_p50_ms", "filtered_p50_ms", "incremental_1k_s",
-                       "reader_p50_ms_while_writing") if pg.get(k) and result.get(k)}
-            result = {"sqlite": result, "postgresql": pg, **ratios}
+                       "reader_p50_ms_while_writing") if pg.get(k) and sqlite.get(k)}
+            result = {"sqlite": sqlite, "postgresql": pg, **ratios}
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

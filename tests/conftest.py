@@ -186,17 +186,19 @@ def serve(cmd: list[str], url: str, probe: str, log_path: Path,
     the last lines of its log."""
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    wait_until_up(proc, cmd, f"{url}{probe}", log_path, timeout)
-    yield url
-    if proc.poll() is not None:
+    try:  # stopped however the test ends: returned, failed, or the generator closed
+        wait_until_up(proc, cmd, f"{url}{probe}", log_path, timeout)
+        yield url
+        if proc.poll() is not None:
+            pytest.fail(_exited(cmd, proc, log_path, "while the tests used it"))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log.close()
-        pytest.fail(_exited(cmd, proc, log_path, "while the tests used it"))
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
 
 
 class ChromaProcess:

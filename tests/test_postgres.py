@@ -94,6 +94,37 @@ def test_replicas_share_one_collection(pg: str, tmp_path: Path, chroma_server: s
         consistent(one)
 
 
+def test_check_and_repair_from_the_command_line(pg: str, tmp_path: Path, samples_copy: Path,
+                                               real_embedder) -> None:
+    """`assistant check` finds a lexical index that lost postings (exit 1, one line saying
+    what disagrees); `--repair` rebuilds it, and the next check is clean."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    home = tmp_path / "h"
+    with Assistant(home=home, embedder=real_embedder) as a:
+        a.ingest([samples_copy], progress=False)
+        schema = a.store._docs.schema  # type: ignore[attr-defined]
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"DELETE FROM {schema}.postings WHERE lexeme = 'alibaba'")
+    env = {**os.environ, "ASSISTANT_HOME": str(home)}
+
+    def check(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "assistant.cli", "check", *flags],
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    found = check()
+    assert found.returncode == 1 and "postings" in found.stdout, found.stdout + found.stderr
+    repaired = check("--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    clean = check()
+    assert clean.returncode == 0 and clean.stdout.strip().endswith("consistent")
+    with Assistant(home=home, embedder=real_embedder) as a:
+        assert a.store.lexical_search("Alibaba", 3)
+
+
 def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     url = f"postgresql://reader:secret@127.0.0.1:{free_port()}/db"
     with pytest.raises(StoreError) as ei:

@@ -129,3 +129,69 @@ def test_the_mcp_example_is_what_a_client_gets(tmp_path: Path) -> None:
                     for q in asked]
     got = "".join(f"[ask] {q}\n{text}\n" for q, text in zip(asked, asyncio.run(session())))
     assert got.strip() == shown.strip(), got
+
+
+def test_the_two_replica_deployment_runs_as_written(tmp_path: Path) -> None:
+    """The Scale section's three commands, run as written (other ports): PostgreSQL, a
+    `chroma run`, two `assistant serve` replicas; an upload through one is answered by
+    the other. The PostgreSQL line runs as the `postgres` user when the tests run as root
+    (initdb refuses root), as a reader following the README would be someone else."""
+    import shutil
+    import signal
+    import tempfile
+    import time
+
+    import httpx
+
+    from tests.conftest import postgres_bin
+
+    block = next(b for b in blocks("sh") if b.startswith("initdb"))
+    ports = {p: str(free_port()) for p in ("5432", "8000", "8001", "8002")}
+    lines = [re.sub(r"\b(5432|8000|8001|8002)\b", lambda m: ports[m.group(1)], line)
+             for line in block.strip().splitlines()]
+    assert len(lines) == 3
+    work = Path(tempfile.mkdtemp(prefix="assistant-deploy-"))  # open to the postgres user
+    as_user: dict[str, object] = {}
+    if os.geteuid() == 0:
+        shutil.chown(work, "postgres")
+        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(postgres_bin("initdb")).parent),
+                                                  str(Path(sys.executable).parent),
+                                                  os.environ.get("PATH", "")])}
+    replicas = None
+    try:
+        r = subprocess.run(["bash", "-c", lines[0]], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=180, **as_user)  # type: ignore[call-overload]
+        assert r.returncode == 0, r.stderr[-2000:]
+        log = open(work / "replicas.log", "w")
+        # The database's owner is the user who ran initdb: `postgres` here, not root.
+        replicas = subprocess.Popen(["bash", "-c", f"{lines[1]}\n{lines[2]}\nwait"], cwd=work,
+                                    env={**env, "PGUSER": "postgres"} if as_user else env,
+                                    start_new_session=True, stdout=log,
+                                    stderr=subprocess.STDOUT)
+        one, two = (f"http://127.0.0.1:{ports[p]}" for p in ("8001", "8002"))
+        deadline = time.time() + 240
+        while True:
+            try:
+                if all(httpx.get(f"{u}/healthz").status_code == 200 for u in (one, two)):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline and replicas.poll() is None, \
+                (work / "replicas.log").read_text()[-3000:]
+            time.sleep(0.5)
+        note = ("Zeebrugge port report\nThe harbour of Zeebrugge handled 41 cruise ships "
+                "in May, a record for spring.\n")
+        r = httpx.post(f"{one}/api/ingest", files={"files": ("port.txt", note)}, timeout=120)
+        assert r.status_code == 200 and '"added"' in r.text.splitlines()[-1]
+        found = httpx.post(f"{two}/api/ask", timeout=60, json={
+            "question": "How many cruise ships did Zeebrugge handle in May?"}).json()
+        assert "41 cruise ships" in found["answer"], found
+    finally:
+        if replicas is not None:
+            os.killpg(replicas.pid, signal.SIGTERM)
+            replicas.wait(30)
+            log.close()
+        subprocess.run([postgres_bin("pg_ctl"), "-D", str(work / "pgdata"), "-m", "fast",
+                        "stop"], capture_output=True, timeout=60, **as_user)  # type: ignore
+        shutil.rmtree(work, ignore_errors=True)
