@@ -27,7 +27,7 @@ from assistant.errors import StoreError
 from assistant.pglexical import BODY, LAYOUT, passes
 from assistant.types import Chunk, DocRecord, Document, Filters, link_of
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: postings for BM25 (pglexical.TABLES), no GIN index
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, uri TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL,
@@ -250,9 +250,11 @@ class PgDocStore:
 
     def lexical_problem(self) -> str | None:
         """How the lexical index disagrees with the chunk rows, or None."""
-        docs, chunks, lexemes = self._totals()
-        (d, c, p), = self._run("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) "
-                               "FROM chunks), (SELECT COUNT(*) FROM postings)")
+        kept = "(SELECT coalesce(min(value::bigint), 0) FROM info WHERE key = %s)"
+        (docs, chunks, lexemes, d, c, p), = self._run(  # one statement: one snapshot
+            f"SELECT {kept}, {kept}, {kept}, (SELECT COUNT(*) FROM documents), "
+            "(SELECT COUNT(*) FROM chunks), (SELECT COUNT(*) FROM postings)",
+            ("documents", "chunks", "lexemes"))
         if (d, c, p) != (docs, chunks, lexemes):
             return (f"the lexical index counts {docs} documents, {chunks} chunks and "
                     f"{lexemes} postings; the tables hold {d}, {c} and {p}")
