@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, SAMPLES, free_port, serve
+from tests.conftest import ROOT, SAMPLES
+from tests.test_server import start
 
 
 def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
@@ -21,10 +22,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--quiet",
                         str(SAMPLES)], env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    port = free_port()
-    for base in serve([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-                      f"http://127.0.0.1:{port}", "/healthz", tmp_path / "serve.log", 180,
-                      env=env):
+    for base in start(tmp_path, home):
         st = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or \
             shutil.which("schemathesis")
         assert st, "schemathesis is installed by the README's test command"
@@ -41,11 +39,7 @@ def test_the_schema_says_what_the_server_does(tmp_path: Path) -> None:
     """The exact cases behind the fuzzer's first findings: a 405 lists every method of the
     path, documented errors replace FastAPI's never-sent 422, and an ingest through the API
     fetches web addresses only, never a file on the server's disk."""
-    home = tmp_path / "home"
-    port = free_port()
-    for base in serve([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-                      f"http://127.0.0.1:{port}", "/healthz", tmp_path / "serve.log", 180,
-                      env={**os.environ, "ASSISTANT_HOME": str(home)}):
+    for base in start(tmp_path, tmp_path / "home"):
         r = httpx.request("TRACE", f"{base}/api/documents/0123456789abcdef")
         assert r.status_code == 405 and {"GET", "DELETE"} <= set(r.headers["allow"].split(", "))
         schema = httpx.get(f"{base}/openapi.json").json()
