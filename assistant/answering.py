@@ -115,7 +115,7 @@ class Answerer:
         self.settings = settings
         self.retriever = retriever or HybridRetriever(store)
         self.llm = llm if llm is not None else make_llm(settings)
-        self.evidence = Evidence(embedder)
+        self.evidence = Evidence(embedder, stored=store.sentence_vectors)
         self.evidence.use_reader(make_reader(settings, self.evidence.params))
         self.extractive = ExtractiveAnswerer(self.evidence.params.answer_at)
         self.backend = self.llm.name if self.llm else "extractive"

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from assistant import lexical
 from assistant.errors import StoreError
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS documents (
     published TEXT, meta TEXT NOT NULL, source_hash TEXT NOT NULL, ingested_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER);
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, sentences BLOB);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS documents_published ON documents(published);
 CREATE TABLE IF NOT EXISTS journal (
@@ -48,6 +48,9 @@ class DocStore:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._db.executescript(SCHEMA + lexical.SCHEMA)
+        if "sentences" not in {r[1] for r in self._db.execute("PRAGMA table_info(chunks)")}:
+            # A home made before sentence vectors were stored: ``check --repair`` fills them.
+            self._db.execute("ALTER TABLE chunks ADD COLUMN sentences BLOB")
         self._counted: tuple[int, int, int] = (-1, 0, 0)  # version, documents, chunks
         if self.get_info("lexical") != lexical.LAYOUT:
             self.rebuild_lexical()
@@ -177,6 +180,21 @@ class DocStore:
         yield from self._db.execute('SELECT id, doc_id, start, "end" FROM chunks '
                                     "ORDER BY doc_id, start")
 
+    def sentence_vectors(self, spans: list[Span]) -> list[list[bytes]]:
+        """For each (doc_id, start, end): the packed sentence vectors of the chunks that
+        overlap it (a retrieved span may merge several chunks), in text order."""
+        return [[r[0] for r in self._db.execute(
+            'SELECT sentences FROM chunks WHERE doc_id=? AND start < ? AND "end" > ? '
+            "AND sentences IS NOT NULL ORDER BY start", (d, e, s))] for d, s, e in spans]
+
+    def chunks_without_sentences(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE sentences "
+                                               "IS NULL ORDER BY id")]
+
+    def set_sentences(self, rows: list[tuple[str, bytes]]) -> None:
+        self._transaction(lambda db: db.executemany(
+            "UPDATE chunks SET sentences=? WHERE id=?", [(b, c) for c, b in rows]))
+
     def share(self, filters: Filters) -> float:
         """The fraction of documents that pass ``filters`` (0 when there are none)."""
         lo, hi = filters.days()
@@ -240,9 +258,12 @@ class DocStore:
 
     # --- writes -------------------------------------------------------------------------
     def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
-               source_hash: str) -> list[str]:
+               source_hash: str, sentences: Sequence[bytes | None] | None = None
+               ) -> list[str]:
         """Atomically replace whatever is stored under ``doc.uri`` with ``doc`` and its
-        chunks. Returns the chunk ids that were replaced (to drop from the vector index)."""
+        chunks (with their sentence vectors, when given). Returns the chunk ids that were
+        replaced (to drop from the vector index)."""
+        blobs = list(sentences or [None] * len(chunks))
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -256,8 +277,9 @@ class DocStore:
             db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (doc.id, doc.uri, doc.title, doc.text, doc.published,
                         json.dumps(doc.meta), source_hash, time.time()))
-            db.executemany('INSERT INTO chunks VALUES (?, ?, ?, ?, ?)',
-                           [(c.id, c.doc_id, c.start, c.end, p) for c, p in zip(chunks, pages)])
+            db.executemany('INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)',
+                           [(c.id, c.doc_id, c.start, c.end, p, b)
+                            for c, p, b in zip(chunks, pages, blobs)])
             lexical.index(db, doc.id)
             self._bump(db)
             db.execute("COMMIT")

@@ -2,15 +2,17 @@
 (``docstore.DocStore``) sits, so that a server database (PostgreSQL with its full-text
 search, for several machines sharing one collection) can take its place.
 
-Its contract: documents, their chunk spans, the write journal and the lexical index change
-together in one transaction per document (``commit``, ``delete``); ``version`` changes with
-every such change; every read sees the last commit.
+Its contract: documents, their chunk spans (each with its sentences' vectors, when the
+embedder gives them), the write journal and the lexical index change together in one
+transaction per document (``commit``, ``delete``); ``version`` changes with every such
+change; every read sees the last commit.
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 from assistant.types import Chunk, DocRecord, Document, Filters
 
@@ -18,6 +20,28 @@ Span = tuple[str, int, int]  # (doc_id, start, end)
 ChunkRow = tuple[str, int, int, int | None]  # (doc_id, start, end, page)
 # (uri, title, published, text[start:end], url): a span's text with its document's listing
 Passage = tuple[str, str, str | None, str, str | None]
+
+
+def pack_sentences(spans: Sequence[tuple[int, int]], vectors: Sequence[Sequence[float]]
+                   ) -> bytes:
+    """A chunk's sentence vectors as stored beside its row: the dimension, the (start,
+    end) of each sentence in its document, then the vectors in float16 (a cosine to
+    within about 0.001, half the bytes of float32)."""
+    import numpy as np
+
+    dim = len(vectors[0]) if vectors else 0
+    return (struct.pack("<ii", len(spans), dim) + np.asarray(spans, "<i4").tobytes() +
+            np.asarray(vectors, "<f2").tobytes())
+
+
+def unpack_sentences(blob: bytes) -> dict[int, tuple[int, Any]]:
+    """start -> (end, float32 vector) of the sentences ``pack_sentences`` stored."""
+    import numpy as np
+
+    n, dim = struct.unpack_from("<ii", blob)
+    spans = np.frombuffer(blob, "<i4", 2 * n, 8).reshape(n, 2)
+    vecs = np.frombuffer(blob, "<f2", n * dim, 8 + 8 * n).reshape(n, dim).astype(np.float32)
+    return {int(s): (int(e), v) for (s, e), v in zip(spans, vecs)}
 
 
 @runtime_checkable
@@ -49,6 +73,11 @@ class DocumentStore(Protocol):
     def iter_chunks(self) -> Iterator[tuple[str, str, int, int]]: ...
     def share(self, filters: Filters) -> float: ...
 
+    # --- sentence vectors (``pack_sentences``), one value per chunk row
+    def sentence_vectors(self, spans: list[Span]) -> list[list[bytes]]: ...
+    def chunks_without_sentences(self) -> list[str]: ...
+    def set_sentences(self, rows: list[tuple[str, bytes]]) -> None: ...
+
     # --- lexical index (kept in the same transactions as the chunks)
     def lexical_search(self, words: list[str], n: int,
                        filters: Filters | None = None) -> list[tuple[str, float]]: ...
@@ -60,6 +89,7 @@ class DocumentStore(Protocol):
     def pending(self) -> list[tuple[str, str, list[str]]]: ...
     def end(self, doc_ids: list[str]) -> None: ...
     def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
-               source_hash: str) -> list[str]: ...
+               source_hash: str, sentences: Sequence[bytes | None] | None = None
+               ) -> list[str]: ...
     def touch(self, uri: str, source_hash: str) -> None: ...
     def delete(self, doc_id: str) -> list[str]: ...

@@ -225,14 +225,12 @@ class OnnxEmbedder:
         return [len(e.ids) for e in self._counter.encode_batch(list(texts),
                                                                add_special_tokens=False)]
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def _encoded(self, texts: Sequence[str]) -> Iterator[tuple[list[int], list[Any], Any, Any]]:
+        """(indices, encodings, hidden states, mask) per batch, texts sorted by length."""
         import numpy as np
 
-        if not texts:
-            return []
         sess = self._session()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
             idx = order[i:i + self.batch_size]
             enc = self._tokenizer.encode_batch([texts[j] for j in idx])
@@ -240,12 +238,40 @@ class OnnxEmbedder:
             feeds = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
                      "attention_mask": mask,
                      "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
-            hidden = sess.run(None, feeds)[0]
+            yield idx, enc, sess.run(None, feeds)[0], mask
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.embed_spans(texts, [[] for _ in texts])[0]
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                    lead: Sequence[int] | None = None
+                    ) -> tuple[list[list[float]], list[list[list[float] | None]]]:
+        """Each text's vector, and one vector per (start, end) character span of it,
+        pooled from the same encoding (late pooling: a sentence's tokens as they read in
+        their chunk). The first ``lead[i]`` characters of text i (its title) are pooled
+        into each of its spans too. A span past the model's window gets None."""
+        import numpy as np
+
+        if not texts:
+            return [], []
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[list[list[float] | None]] = [[] for _ in texts]
+        for idx, enc, hidden, mask in self._encoded(texts):
             m = mask[..., None].astype(np.float32)
             vec = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
-            vec /= np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
-            out[idx] = vec
-        return out.tolist()
+            out[idx] = vec / np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+            for row, (j, e) in enumerate(zip(idx, enc)):
+                if not spans[j]:
+                    continue
+                offs = np.array(e.offsets)
+                real = (mask[row] == 1) & (offs[:, 1] > offs[:, 0])  # no [CLS], [SEP], pads
+                head = real & (offs[:, 1] <= (lead[j] if lead else 0))
+                for s, t in spans[j]:
+                    inside = real & (offs[:, 0] < t) & (offs[:, 1] > s)
+                    v = hidden[row][inside | head].mean(0) if inside.any() else None
+                    pooled[j].append(None if v is None else
+                                     (v / max(float(np.linalg.norm(v)), 1e-12)).tolist())
+        return out.tolist(), pooled
 
 
 def cpu() -> tuple[str, set[str]]:
@@ -341,6 +367,13 @@ class AutoEmbedder:
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return (self.small if len(texts) < self.BULK else self.bulk()).embed(texts)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                    lead: Sequence[int] | None = None
+                    ) -> tuple[list[list[float]], list[list[list[float] | None]]]:
+        """As ``OnnxEmbedder.embed_spans``, by the bulk form when it pools spans too."""
+        form = self.small if len(texts) < self.BULK else self.bulk()
+        return getattr(form, "embed_spans", self.small.embed_spans)(texts, spans, lead)
 
 
 def make_embedder(settings: Any) -> Embedder:

@@ -19,7 +19,7 @@ import re
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from assistant import pglexical
 from assistant.documents import Passage, Span
@@ -27,7 +27,7 @@ from assistant.errors import StoreError
 from assistant.pglexical import BODY, LAYOUT, passes
 from assistant.types import Chunk, DocRecord, Document, Filters, link_of
 
-SCHEMA_VERSION = "2"  # 2: postings for BM25 (pglexical.TABLES), no GIN index
+SCHEMA_VERSION = "3"  # 2: postings for BM25 (pglexical.TABLES), no GIN index; 3: sentences
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, uri TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL,
@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS documents (
     ingested_at DOUBLE PRECISION NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, body TSVECTOR);
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, body TSVECTOR,
+    sentences BYTEA);
+ALTER TABLE chunks ADD COLUMN IF NOT EXISTS sentences BYTEA;
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS documents_published ON documents(published);
 CREATE TABLE IF NOT EXISTS journal (
@@ -230,6 +232,26 @@ class PgDocStore:
                          (chunk_ids,))
         return {cid: (d, s, e, p) for cid, d, s, e, p in rows}
 
+    def sentence_vectors(self, spans: list[Span]) -> list[list[bytes]]:
+        rows = self._run(
+            'SELECT s.i, c.sentences FROM unnest(%s::text[], %s::int[], %s::int[]) WITH '
+            "ORDINALITY AS s(doc_id, lo, hi, i) JOIN chunks c ON c.doc_id = s.doc_id AND "
+            'c.start < s.hi AND c."end" > s.lo WHERE c.sentences IS NOT NULL '
+            "ORDER BY s.i, c.start", ([d for d, _, _ in spans], [lo for _, lo, _ in spans],
+                                      [hi for _, _, hi in spans]))
+        out: list[list[bytes]] = [[] for _ in spans]
+        for i, blob in rows:
+            out[i - 1].append(bytes(blob))
+        return out
+
+    def chunks_without_sentences(self) -> list[str]:
+        return [r[0] for r in self._run("SELECT id FROM chunks WHERE sentences IS NULL "
+                                        "ORDER BY id")]
+
+    def set_sentences(self, rows: list[tuple[str, bytes]]) -> None:
+        self._work(lambda cur: cur.executemany("UPDATE chunks SET sentences=%s WHERE id=%s",
+                                               [(b, c) for c, b in rows]))
+
     def iter_chunks(self) -> Iterator[tuple[str, str, int, int]]:
         yield from self._run('SELECT id, doc_id, start, "end" FROM chunks '
                              "ORDER BY doc_id, start")  # type: ignore[misc]
@@ -287,7 +309,8 @@ class PgDocStore:
 
     # --- writes -------------------------------------------------------------------------
     def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
-               source_hash: str) -> list[str]:
+               source_hash: str, sentences: Sequence[bytes | None] | None = None
+               ) -> list[str]:
         """Atomically replace whatever is stored under ``doc.uri`` with ``doc`` and its
         chunks (and their lexical entries). Returns the chunk ids that were replaced."""
         def write(cur: Any) -> list[str]:
@@ -306,12 +329,13 @@ class PgDocStore:
                         (doc.id, doc.uri, doc.title, doc.text, doc.published,
                          Jsonb(doc.meta), source_hash, time.time()))
             # The rows with their lexical column in one statement (each row written once).
-            cur.execute(f'INSERT INTO chunks (id, doc_id, start, "end", page, body) SELECT '
-                        f'c.id, d.id, c.start, c."end", c.page, {BODY} FROM unnest(%s::text[], '
-                        '%s::int[], %s::int[], %s::int[]) AS c(id, start, "end", page) '
-                        "JOIN documents d ON d.id = %s",
+            cur.execute(f'INSERT INTO chunks (id, doc_id, start, "end", page, body, sentences) '
+                        f'SELECT c.id, d.id, c.start, c."end", c.page, {BODY}, c.sentences '
+                        'FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[], %s::bytea[]) '
+                        'AS c(id, start, "end", page, sentences) JOIN documents d ON d.id = %s',
                         ([c.id for c in chunks], [c.start for c in chunks],
-                         [c.end for c in chunks], pages, doc.id))
+                         [c.end for c in chunks], pages,
+                         list(sentences or [None] * len(chunks)), doc.id))
             added = pglexical.index(cur, doc.id)
             _bump(cur, 0 if old else 1, len(chunks) - len(stale), added - removed)
             return stale

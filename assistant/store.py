@@ -4,6 +4,7 @@ Write protocol for one document, safe against a kill at any point:
   1. journal the new chunk ids (SQLite)        -- intent
   2. upsert the chunk vectors (Chroma)          -- invisible: no committed row points at them
   3. commit the document and its chunk rows     -- one SQLite transaction: now it exists
+     (each row with its sentences' vectors, ``sentences.py``)
   4. delete the replaced chunk vectors (Chroma), then clear the journal entry.
 
 One writer at a time: every write runs under the home's write lock (``writing()``: an
@@ -17,10 +18,10 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from assistant.check import CheckReport
 from assistant.docstore import DocStore
 from assistant.documents import DocumentStore, Passage, Span
 from assistant.embedder import Embedder, same_model
@@ -28,8 +29,8 @@ from assistant.errors import EmbedderMismatch, NotFound
 from assistant.lock import WriteLock
 from assistant.settings import Settings
 from assistant.text import search_terms
-from assistant.types import (Chunk, DocRecord, Document, Filters, day_number,
-                             embedding_text)
+from assistant.sentences import SpanEmbedder, encode
+from assistant.types import Chunk, DocRecord, Document, Filters, day_number
 from assistant.vectors import VectorHit, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -42,51 +43,6 @@ POST_FILTER_SHARE = 0.2
 VECTOR_META = "day-1"  # the vector metadata layout; an older store is migrated on open
 
 __all__ = ["CheckReport", "Store", "VectorHit"]
-
-
-@dataclass
-class CheckReport:
-    """What ``Store.check`` found; empty lists mean consistent."""
-
-    documents: int = 0
-    chunks: int = 0
-    vectors: int = 0
-    rows_without_vectors: list[str] = field(default_factory=list)   # chunk ids
-    orphan_vectors: list[str] = field(default_factory=list)         # vector ids
-    documents_without_chunks: list[str] = field(default_factory=list)
-    bad_spans: list[str] = field(default_factory=list)              # chunk ids
-    pending_writes: list[str] = field(default_factory=list)         # uris
-    lexical: str | None = None  # a disagreement of the lexical index, if any
-    repaired: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.rows_without_vectors or self.orphan_vectors or self.bad_spans or
-                    self.documents_without_chunks or self.pending_writes or self.lexical)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "documents": self.documents, "chunks": self.chunks,
-                "vectors": self.vectors, "rows_without_vectors": self.rows_without_vectors,
-                "orphan_vectors": self.orphan_vectors,
-                "documents_without_chunks": self.documents_without_chunks,
-                "bad_spans": self.bad_spans, "pending_writes": self.pending_writes,
-                "lexical": self.lexical, "repaired": self.repaired}
-
-    def summary(self) -> str:
-        head = (f"{self.documents} documents, {self.chunks} chunk rows, "
-                f"{self.vectors} vectors: ")
-        problems = [f"{len(v)} {k.replace('_', ' ')}" for k, v in (
-            ("rows_without_vectors", self.rows_without_vectors),
-            ("orphan_vectors", self.orphan_vectors),
-            ("documents_without_chunks", self.documents_without_chunks),
-            ("bad_spans", self.bad_spans), ("pending_writes", self.pending_writes)) if v]
-        if self.lexical:
-            problems.append(f"lexical index: {self.lexical}")
-        text = head + ("consistent" if not problems else "; ".join(problems))
-        if self.repaired:
-            text += " (repaired: " + ", ".join(f"{k} {v}" for k, v in self.repaired.items()) \
-                + ")"
-        return text
 
 
 class Store:
@@ -185,13 +141,15 @@ class Store:
         """Store ``doc`` (replacing what its uri held) with its chunks, atomically."""
         self.put_many([(doc, chunks, vectors, source_hash)])
 
-    def put_many(self, items: list[tuple[Document, list[Chunk], list[list[float]], str]]
-                 ) -> None:
+    def put_many(self, items: list[tuple[Document, list[Chunk], list[list[float]], str]],
+                 sentences: list[list[bytes | None]] | None = None) -> None:
         """Store several (document, chunks, vectors, source hash) at once: one journal
         write and one vector upsert for all (the vector index's cost is per call), then
-        each document's own atomic commit."""
+        each document's own atomic commit, with its chunks' packed sentence vectors
+        (``sentences.encode``) when given."""
         if not items:
             return
+        blobs = sentences or [[None] * len(chunks) for _, chunks, _, _ in items]
         pages = [[doc.page_at(c.start) for c in chunks] for doc, chunks, _, _ in items]
         with self.writing():
             self._docs.begin([(doc.id, doc.uri, [c.id for c in chunks])
@@ -201,8 +159,8 @@ class Store:
                 [v for _, _, vectors, _ in items for v in vectors],
                 [_meta(doc, c, p) for (doc, chunks, _, _), ps in zip(items, pages)
                  for c, p in zip(chunks, ps)])
-            replaced = [c for (doc, chunks, _, h), ps in zip(items, pages)
-                        for c in self._docs.commit(doc, chunks, ps, h)]
+            replaced = [c for (doc, chunks, _, h), ps, bs in zip(items, pages, blobs)
+                        for c in self._docs.commit(doc, chunks, ps, h, bs)]
             new = {c.id for _, chunks, _, _ in items for c in chunks}
             self._vectors.delete([c for c in replaced if c not in new])
             self._docs.end([doc.id for doc, _, _, _ in items])
@@ -262,27 +220,38 @@ class Store:
                              if not 0 <= s < e <= lengths.get(d, -1))
         r.pending_writes = [uri for _, uri, _ in self._docs.pending()]
         r.lexical = self._docs.lexical_problem()
+        if isinstance(self._embedder, SpanEmbedder):
+            r.rows_without_sentences = self._docs.chunks_without_sentences()
         return r
 
     def repair(self, on_wait: Callable[[str], None] | None = None) -> CheckReport:
         """Under the write lock: finish interrupted writes, re-embed chunk rows that lack
-        a vector, delete orphan vectors. Documents without chunks need a re-ingest."""
+        a vector or sentence vectors, delete orphan vectors. Documents without chunks need
+        a re-ingest."""
         with self.writing(on_wait):
             found = self.check()
             wanted = set(found.rows_without_vectors)
-            docs = {d for cid, d, _, _ in self._docs.iter_chunks() if cid in wanted}
-            for doc_id in docs:
+            unsentenced = set(found.rows_without_sentences)
+            docs = {d for cid, d, _, _ in self._docs.iter_chunks()
+                    if cid in wanted or cid in unsentenced}
+            for doc_id in sorted(docs):
                 doc = self.get(doc_id)
-                chunks = [c for c in self._docs.chunks_of(doc) if c.id in wanted]
-                vectors = self._embedder.embed([embedding_text(doc, c) for c in chunks])
-                self._vectors.upsert([c.id for c in chunks], vectors,
-                                     [_meta(doc, c, doc.page_at(c.start)) for c in chunks])
+                chunks = [c for c in self._docs.chunks_of(doc)
+                          if c.id in wanted or c.id in unsentenced]
+                vectors, blobs = encode(self._embedder, [(doc.title, c) for c in chunks])
+                again = [i for i, c in enumerate(chunks) if c.id in wanted]
+                self._vectors.upsert([chunks[i].id for i in again], [vectors[i] for i in again],
+                                     [_meta(doc, chunks[i], doc.page_at(chunks[i].start))
+                                      for i in again])
+                self._docs.set_sentences([(c.id, b) for c, b in zip(chunks, blobs)
+                                          if b is not None and c.id in unsentenced])
             self._vectors.delete(found.orphan_vectors)
             if found.lexical:
                 self._docs.rebuild_lexical()
             after = self.check()
             after.repaired = {"re-embedded": len(found.rows_without_vectors),
-                              "orphans deleted": len(found.orphan_vectors)}
+                              "orphans deleted": len(found.orphan_vectors),
+                              "sentence vectors": len(found.rows_without_sentences)}
             return after
 
     # --- reads --------------------------------------------------------------------------
@@ -325,6 +294,11 @@ class Store:
 
     def iter_chunks(self) -> Iterator[tuple[str, str, int, int]]:
         return self._docs.iter_chunks()
+
+    def sentence_vectors(self, spans: list[Span]) -> list[list[bytes]]:
+        """For each (doc_id, start, end): the sentence vectors that ingest stored for the
+        chunks overlapping it (``sentences.py``), packed."""
+        return self._docs.sentence_vectors(spans) if spans else []
 
     def document_count(self) -> int:
         return self._docs.count()[0]

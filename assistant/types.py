@@ -150,9 +150,9 @@ class Chunk:
                      doc.span(start, end))
 
 
-def embedding_text(doc: Document, chunk: Chunk) -> str:
+def embedding_text(title: str, chunk: Chunk) -> str:
     """What is embedded for a chunk: its document's title, then its text."""
-    return f"{doc.title}\n{chunk.text}" if doc.title else chunk.text
+    return f"{title}\n{chunk.text}" if title else chunk.text
 
 
 @dataclass(frozen=True)

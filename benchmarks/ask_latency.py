@@ -8,6 +8,9 @@
 one in a temp folder first. The first question (model and index loading) is reported
 apart from the rest. ``--reader DIR`` compares the answer decision without and with the
 reader at DIR on the same questions, alternating (ABAB), and reports both medians.
+``--sentences`` compares, the same way, the decision reading the sentence vectors stored at
+ingest with computing them per question (as for a home made before they were stored:
+each candidate passage encoded again, no cache kept between questions).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="at most N questions")
     ap.add_argument("--reader", type=Path, help="a reader folder (model.onnx, tokenizer.json)"
                     ": time the decision without and with it, alternating")
+    ap.add_argument("--sentences", action="store_true", help="time the decision with the "
+                    "stored sentence vectors and without them, alternating")
     args = ap.parse_args()
     qs = questions_of(args.questions)[:args.limit]
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,6 +55,8 @@ def main() -> None:
         first = a.ask(qs[0]).timings
         if args.reader:
             compare_reader(a, qs, args.reader)
+        if args.sentences:
+            compare_sentences(a, qs)
         timings = [a.ask(q).timings for q in qs[1:]]
         answered = [t for t in timings if t["answer_ms"] > 0]
         med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
@@ -84,6 +91,24 @@ def compare_reader(a, qs: list[str], folder: Path) -> None:
     for side, ms in took.items():
         print(f"answer decision {side} the reader: median {statistics.median(ms):.1f} ms "
               f"over {len(ms)} questions")
+
+
+def compare_sentences(a, qs: list[str]) -> None:
+    """The same questions with the stored sentence vectors (B) and computing them (A)."""
+    ev = a.answerer.evidence
+    stored = ev.stored
+    took: dict[str, list[float]] = {"computed per question": [], "stored at ingest": []}
+    for q in qs[1:]:
+        for side in took:
+            ev._cache.clear(), ev._chunk_cache.clear()
+            ev.stored = stored if side == "stored at ingest" else (
+                lambda spans: [[] for _ in spans])
+            t = a.ask(q).timings
+            took[side].append(t["retrieve_ms"] + t["answer_ms"])
+    ev.stored = stored
+    for side, ms in took.items():
+        print(f"sentence vectors {side}: median {statistics.median(ms):.1f} ms a question "
+              f"(retrieval and answer) over {len(ms)} questions")
 
 
 if __name__ == "__main__":

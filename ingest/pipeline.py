@@ -18,7 +18,8 @@ from assistant.errors import SourceError
 from assistant.settings import Settings
 from assistant.store import Store
 from assistant.text import plural
-from assistant.types import Chunk, Document, embedding_text
+from assistant.sentences import encode
+from assistant.types import Chunk, Document
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.fetch import canonical_url
 from assistant.ingest.loaders import Loaded, count_items, iter_sources
@@ -179,18 +180,19 @@ class Ingestor:
     def _flush(self, batch: list[_Pending], report: IngestReport, bar: Any) -> None:
         if not batch:
             return
-        texts = [embedding_text(p.doc, c) for p in batch for c in p.chunks]
-        if len(batch) == 1 and len(texts) > EMBED_BATCH_CHUNKS:
-            self.on_event(f"embedding {len(texts)} chunks of {batch[0].doc.uri} (a large "
+        pairs = [(p.doc.title, c) for p in batch for c in p.chunks]
+        if len(batch) == 1 and len(pairs) > EMBED_BATCH_CHUNKS:
+            self.on_event(f"embedding {len(pairs)} chunks of {batch[0].doc.uri} (a large "
                           "document, committed on its own)")
         t = time.perf_counter()
-        vectors = self.embedder.embed(texts)
+        vectors, sentences = encode(self.embedder, pairs)
         report.embed_seconds += time.perf_counter() - t
-        at, items = 0, []
+        at, items, blobs = 0, [], []
         for p in batch:
             items.append((p.doc, p.chunks, vectors[at:at + len(p.chunks)], p.source_hash))
+            blobs.append(sentences[at:at + len(p.chunks)])
             at += len(p.chunks)
-        self.store.put_many(items)
+        self.store.put_many(items, blobs)
         for p in batch:
             n = len(p.chunks)
             (report.updated if p.is_update else report.added).append(p.doc.uri)

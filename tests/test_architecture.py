@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 DOMAIN = {"assistant.types", "assistant.settings", "assistant.errors", "assistant.text",
           "assistant.addressed",
           "assistant.question"}
-STORAGE = {"assistant.docstore", "assistant.vectors", "assistant.store", "assistant.lock",
+STORAGE = {"assistant.docstore", "assistant.check", "assistant.sentences", "assistant.vectors", "assistant.store", "assistant.lock",
            "assistant.lexical", "assistant.documents",
            "assistant.embedder", "assistant.onnx_forms", "assistant.reader",
            "assistant.pgstore", "assistant.pglexical", "assistant.pglock",

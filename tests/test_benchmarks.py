@@ -50,3 +50,10 @@ def test_cold_start_benchmark_alternates_ours_and_naive(tmp_path) -> None:
     r = json.loads((tmp_path / "r.json").read_text())
     assert len(r["times_s"]["ours"]) == len(r["times_s"]["naive"]) == 1
     assert r["median_s"]["ours"] > 0 and r["median_s"]["sources"] > 0 and r["ratio_median"] > 0
+
+
+def test_ask_latency_benchmark_compares_stored_and_computed_sentence_vectors() -> None:
+    out = run("benchmarks/ask_latency.py", "--ingest", "samples/", "--questions",
+              "eval/samples_qa.jsonl", "--limit", "3", "--sentences")
+    assert "sentence vectors computed per question: median" in out, out
+    assert "sentence vectors stored at ingest: median" in out, out
