@@ -29,7 +29,7 @@ import json
 import random
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -218,17 +218,33 @@ def gather(shared: Path, out: Path, reader: Path | None = None
     corpus.write_text("".join(json.dumps(c) + "\n" for c in inline), encoding="utf-8")
     files = [c["path"] for c in devset.corpus if "path" in c]
     with Assistant(home=out / "home") as a:
-        if reader is not None:  # fit the reader's weight: it reads every question's best
-            a.answerer.evidence.use_reader(OnnxReader(reader))
         a.ingest(files + [str(corpus)], progress=False)
-        examples = ([collect(a, q, withhold=False, source="dev set") for q in dev] +
+        ev = a.answerer.evidence
+        ev.use_reader(None)
+
+        def examples_now() -> list[Example]:
+            return ([collect(a, q, withhold=False, source="dev set") for q in dev] +
                     [collect(a, q, withhold=w, source="realtimeqa") for q in rtqa
                      for w in (False, True)] +
                     [collect(a, q, withhold=False, source="squad") for q in squad])
-        names = a.answerer.evidence.features
+
+        examples = examples_now()
+        preselect = None
+        if reader is not None:
+            # Two stages, as the cascade runs: the cheap features alone, fitted first,
+            # pick the candidates the reader reads (so they do not hang on the weights
+            # fitted on top of the reader's chance); then the reader reads them.
+            cheap = fit(examples, ev.features)
+            preselect = {"weights": cheap["weights"], "bias": cheap["bias"],
+                         "held_out_5_fold_by_article": cross_validate(
+                             examples, names=ev.features)}
+            ev.params = replace(ev.params, preselect=preselect)
+            ev.use_reader(OnnxReader(reader))
+            examples = examples_now()
+        names = ev.features
     return examples, {"dev_set_questions": len(dev), "realtimeqa_2022_questions": len(rtqa),
                       "squad_calibration_questions": len(squad),
-                      "articles": len(files) + len(inline)}, names
+                      "articles": len(files) + len(inline)}, names, preselect
 
 
 def fit_recency(home: Path, shared: Path) -> dict[str, Any]:
@@ -237,7 +253,6 @@ def fit_recency(home: Path, shared: Path) -> dict[str, Any]:
     run left in ``home`` (``assistant eval --dataset realtimeqa --data
     ../shared/eval/realtimeqa``: every article of both years). Each question's candidate
     pool is retrieved once; each trial only re-ranks it."""
-    from dataclasses import replace
 
     from assistant.retrieval import Recency
 
@@ -306,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {RECENCY_FILE}")
         return 0
     t = time.perf_counter()
-    examples, counts, names = gather(args.shared, args.out, args.reader)
+    examples, counts, names, preselect = gather(args.shared, args.out, args.reader)
     params = fit(examples, names)
+    if preselect is not None:
+        params["preselect"] = preselect
     w = np.array([params["weights"][f] for f in names])
     fitted = summary(examples, outcomes(examples, w, params["bias"], params["answer_at"]))
     held_out = cross_validate(examples, names=names)

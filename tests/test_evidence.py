@@ -48,3 +48,45 @@ def test_the_decision_over_every_reader(kind: str, samples_home: Path, real_embe
         refused = ev.decide("Who leads Tencent?", hits, docs)
         assert refused.refusal == "name_missing" and "Tencent" in refused.detail
         a.answerer.evidence.use_reader(None)
+
+
+def test_the_reader_reads_what_the_first_stage_picks(samples_home: Path, real_embedder
+                                                     ) -> None:
+    """The cascade's first stage (``Params.preselect``, fitted on the cheap features
+    alone) picks the candidates the reader reads, whatever the final weights are: a
+    first stage that ranks by passage rank alone makes the reader read the first
+    passages' sentences, even when the final weights would rank by meaning."""
+    with Assistant(home=samples_home, embedder=real_embedder) as a:
+        ev: Evidence = a.answerer.evidence
+        hits = a.search(CANONICAL)
+        docs = {h.chunk.doc_id: a.document(h.chunk.doc_id).text for h in hits}
+        ev.use_reader(None)
+        cheap = ev.candidates(CANONICAL, hits, docs)  # no reader: every candidate
+        assert len(cheap) > PRESELECT
+        by_rank = sorted(cheap, key=lambda c: (-c.features["rank"], c.source, c.start))
+        final = {"meaning": 5.0, READER: 1.0}
+        reader = OverlapReader()
+        ev.params = replace(ev.params, weights=final, bias=0.0,
+                            preselect={"weights": {"rank": 50.0}, "bias": 0.0})
+        ev.use_reader(reader)
+        read = ev.candidates(CANONICAL, hits, docs)
+        assert {(c.source, c.start) for c in read} == {
+            (c.source, c.start) for c in by_rank[:PRESELECT]}
+        assert len(reader.read[-1]) == PRESELECT
+        ev.params = replace(ev.params, preselect=None)  # without it: the final weights'
+        assert {(c.source, c.start) for c in ev.candidates(CANONICAL, hits, docs)} == {
+            (c.source, c.start) for c in sorted(cheap, key=lambda c: -5.0 * c.features[
+                "meaning"])[:PRESELECT]}
+        ev.use_reader(None)
+
+
+def test_shipped_params_fit_both_stages() -> None:
+    """With the reader among the shipped weights, the first stage is shipped too, over
+    the cheap features only (a reader feature there would be read before it exists)."""
+    from assistant.evidence import Params
+
+    params = Params.load()
+    if READER in params.weights:
+        assert params.preselect is not None
+        assert set(params.preselect["weights"]) == set(FEATURES)
+        assert params.cheap_p(dict.fromkeys(FEATURES, 0.0)) < 0.5
