@@ -208,6 +208,8 @@ class Evidence:
                for w in focus}
         total = sum(idf.values()) or 1.0
         title_stems = {n: stems(h.title) for n, h in enumerate(hits, start=1)}
+        # With a reader, the first stage ranks what it reads (``_read`` then re-scores).
+        chance = self.params.cheap_p if self.reader else self.params.p
         out = []
         for (n, s, e), t, v, own_all in zip(spans, texts, vecs, sent_stems):
             title = hits[n - 1].title
@@ -223,11 +225,9 @@ class Evidence:
                  "new": float(any(fold(w) not in asked for w in name_words(t)) or
                               bool(numbers(t) - asked)),
                  "heading": float(_is_heading(t))}
-            out.append(Candidate(n, s, e, t, f, self.params.p(f)))
-        if not self.reader:
-            return sorted(out, key=lambda c: -c.p)
-        ranked = sorted(out, key=lambda c: -self.params.cheap_p(c.features))
-        return self._read(question, ranked, hits, doc_texts)
+            out.append(Candidate(n, s, e, t, f, chance(f)))
+        ranked = sorted(out, key=lambda c: -c.p)
+        return self._read(question, ranked, hits, doc_texts) if self.reader else ranked
 
     def _sentence_vectors(self, hits: list[Hit], spans: list[tuple[int, int, int]],
                           texts: list[str]) -> list[Any]:

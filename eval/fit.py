@@ -253,7 +253,6 @@ def fit_recency(home: Path, shared: Path) -> dict[str, Any]:
     run left in ``home`` (``assistant eval --dataset realtimeqa --data
     ../shared/eval/realtimeqa``: every article of both years). Each question's candidate
     pool is retrieved once; each trial only re-ranks it."""
-
     from assistant.retrieval import Recency
 
     questions = [q for q in load_realtimeqa(shared / "eval" / "realtimeqa").questions
