@@ -291,6 +291,7 @@ class PgDocStore:
                         "SET value = EXCLUDED.value", (LAYOUT,))
 
         self._work(rebuild)
+        self._run("VACUUM (ANALYZE) postings")  # the visibility map of index-only scans
 
     # --- journal ------------------------------------------------------------------------
     def begin(self, entries: list[tuple[str, str, list[str]]]) -> None:
@@ -314,6 +315,12 @@ class PgDocStore:
         """Atomically replace whatever is stored under ``doc.uri`` with ``doc`` and its
         chunks (and their lexical entries). Returns the chunk ids that were replaced."""
         def write(cur: Any) -> list[str]:
+            # Not waiting for this commit to reach the disk: `end` (after every commit of
+            # a batch, its own commit synchronous) flushes the log up to it, so a batch is
+            # durable when put_many returns, and a server crash before that leaves the
+            # journal entries (written synchronously by `begin`) for recovery to finish or
+            # undo; as SQLite's WAL with synchronous=NORMAL. 1.3 ms less a document.
+            cur.execute("SET LOCAL synchronous_commit = off")
             cur.execute("SELECT id FROM documents WHERE uri=%s FOR UPDATE", (doc.uri,))
             old = cur.fetchone()
             stale: list[str] = []

@@ -228,3 +228,36 @@ def test_two_served_replicas_answer_from_one_collection(pg: str, tmp_path: Path,
         one.kill()
         one.wait()
         two_server.close()
+
+
+def test_an_older_lexical_layout_is_rebuilt_on_open(pg: str, tmp_path: Path,
+                                                   samples_copy: Path) -> None:
+    """A collection written by the layout before covering postings (key without tf and len,
+    text compared by the database's collation) is rebuilt when next opened: same search
+    results, and a word's postings are then read from the index alone."""
+    import psycopg
+
+    from assistant.pglexical import LAYOUT
+
+    home = tmp_path / "h"
+    with Assistant(home=home, embedder=FakeEmbedder()) as a:
+        a.ingest([samples_copy], progress=False)
+        schema = a.store._docs.schema  # type: ignore[attr-defined]
+        before = a.store.lexical_search("Alibaba cloud investment", 5)
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {schema}.postings DROP CONSTRAINT postings_pkey")
+        conn.execute(f"ALTER TABLE {schema}.postings ADD PRIMARY KEY (lexeme, chunk_id)")
+        conn.execute(f"UPDATE {schema}.info SET value = 'postings-english-2' "
+                     "WHERE key = 'lexical'")
+    with Assistant(home=home, embedder=FakeEmbedder()) as a:
+        assert a.store._docs.get_info("lexical") == LAYOUT  # type: ignore[attr-defined]
+        assert a.store.lexical_search("Alibaba cloud investment", 5) == before
+        assert a.check().summary().endswith("consistent")
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"SET search_path = {schema}")
+        conn.execute("SET enable_seqscan = off")  # a few rows: the planner's own choice
+        conn.execute("SET enable_bitmapscan = off")  # would be the table, not the index
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN (ANALYZE) SELECT chunk_id, tf, len FROM postings WHERE lexeme = "
+            "'alibaba'"))
+    assert "Index Only Scan" in plan and "Heap Fetches: 0" in plan, plan
