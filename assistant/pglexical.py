@@ -15,8 +15,8 @@ Measured against the first design (a GIN index over the ``tsvector``, tf from
 ``ts_rank_cd``, df by counting matches): at 100k chunks a query spent 27 ms there (the
 ranking function ran on every matching row; a count per new word read every match), 11 ms
 with postings keyed by (lexeme, chunk) alone, where each posting read one table page
-(2,765 pages for 2,841 postings), and 3 ms with tf and len in the key (index-only, 921
-pages, sums in float8); see the README's Scale section.
+(2,765 pages for 2,841 postings), and 3 ms with tf, len and doc_id in the key (index-only,
+921 pages, sums in float8); see the README's Scale section.
 """
 
 from __future__ import annotations

@@ -232,8 +232,8 @@ def test_two_served_replicas_answer_from_one_collection(pg: str, tmp_path: Path,
 
 def test_an_older_lexical_layout_is_rebuilt_on_open(pg: str, tmp_path: Path,
                                                    samples_copy: Path) -> None:
-    """A collection written by the layout before covering postings (key without tf and len,
-    text compared by the database's collation) is rebuilt when next opened: same search
+    """A collection written by the layout before covering postings (key without tf, len and
+    doc_id, text compared by the database's collation) is rebuilt when next opened: same search
     results, and a word's postings are then read from the index alone."""
     import psycopg
 
@@ -258,6 +258,6 @@ def test_an_older_lexical_layout_is_rebuilt_on_open(pg: str, tmp_path: Path,
         conn.execute("SET enable_seqscan = off")  # a few rows: the planner's own choice
         conn.execute("SET enable_bitmapscan = off")  # would be the table, not the index
         plan = "\n".join(r[0] for r in conn.execute(
-            "EXPLAIN (ANALYZE) SELECT chunk_id, tf, len FROM postings WHERE lexeme = "
+            "EXPLAIN (ANALYZE) SELECT chunk_id, tf, len, doc_id FROM postings WHERE lexeme = "
             "'alibaba'"))
     assert "Index Only Scan" in plan and "Heap Fetches: 0" in plan, plan
