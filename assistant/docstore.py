@@ -17,7 +17,7 @@ from typing import Any, Iterator, Sequence
 
 from assistant import lexical
 from assistant.errors import StoreError
-from assistant.documents import Passage, Span
+from assistant.documents import Passage, Span, Write, kept
 from assistant.types import Chunk, DocRecord, Document, Filters, link_of
 
 SCHEMA = """
@@ -257,36 +257,36 @@ class DocStore:
             raise
 
     # --- writes -------------------------------------------------------------------------
-    def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
-               source_hash: str, sentences: Sequence[bytes | None] | None = None
-               ) -> list[str]:
-        """Atomically replace whatever is stored under ``doc.uri`` with ``doc`` and its
-        chunks (with their sentence vectors, when given). Returns the chunk ids that were
-        replaced (to drop from the vector index)."""
-        blobs = list(sentences or [None] * len(chunks))
+    def commit(self, writes: Sequence[Write]) -> list[str]:
+        """Atomically (one transaction: all or none) replace whatever is stored under each
+        write's uri with its document and chunks (with their sentence vectors, when given).
+        Returns the chunk ids that were replaced (to drop from the vector index)."""
         db = self._db
+        stale: list[str] = []
         try:
             db.execute("BEGIN IMMEDIATE")
-            old = db.execute("SELECT id FROM documents WHERE uri=?", (doc.uri,)).fetchone()
-            stale: list[str] = []
-            if old:
-                stale = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id=?", old)]
-                lexical.unindex(db, old[0])
-                db.execute("DELETE FROM chunks WHERE doc_id=?", old)
-                db.execute("DELETE FROM documents WHERE id=?", old)
-            db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (doc.id, doc.uri, doc.title, doc.text, doc.published,
-                        json.dumps(doc.meta), source_hash, time.time()))
-            db.executemany('INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)',
-                           [(c.id, c.doc_id, c.start, c.end, p, b)
-                            for c, p, b in zip(chunks, pages, blobs)])
-            lexical.index(db, doc.id)
+            for w in writes:
+                doc = w.doc
+                old = db.execute("SELECT id FROM documents WHERE uri=?", (doc.uri,)).fetchone()
+                if old:
+                    stale += [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id=?",
+                                                       old)]
+                    lexical.unindex(db, old[0])
+                    db.execute("DELETE FROM chunks WHERE doc_id=?", old)
+                    db.execute("DELETE FROM documents WHERE id=?", old)
+                db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (doc.id, doc.uri, doc.title, doc.text, doc.published,
+                            json.dumps(doc.meta), w.source_hash, time.time()))
+                db.executemany('INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)',
+                               [(c.id, c.doc_id, c.start, c.end, p, b)
+                                for c, p, b in zip(w.chunks, w.pages, w.blobs())])
+                lexical.index(db, doc.id)
             self._bump(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        keep = {c.id for c in chunks}
+        keep = kept(writes)
         return [c for c in stale if c not in keep]
 
     def touch(self, uri: str, source_hash: str) -> None:

@@ -4,13 +4,14 @@ search, for several machines sharing one collection) can take its place.
 
 Its contract: documents, their chunk spans (each with its sentences' vectors, when the
 embedder gives them), the write journal and the lexical index change together in one
-transaction per document (``commit``, ``delete``); ``version`` changes with every such
-change; every read sees the last commit.
+transaction (``commit`` of a batch of documents: all of them or none; ``delete``);
+``version`` changes with every such change; every read sees the last commit.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
@@ -42,6 +43,26 @@ def unpack_sentences(blob: bytes) -> dict[int, tuple[int, Any]]:
     spans = np.frombuffer(blob, "<i4", 2 * n, 8).reshape(n, 2)
     vecs = np.frombuffer(blob, "<f2", n * dim, 8 + 8 * n).reshape(n, dim).astype(np.float32)
     return {int(s): (int(e), v) for (s, e), v in zip(spans, vecs)}
+
+
+@dataclass(frozen=True)
+class Write:
+    """One document for ``DocumentStore.commit``: it replaces whatever its uri held."""
+
+    doc: Document
+    chunks: list[Chunk]
+    pages: list[int | None]  # each chunk's page, where the document has pages
+    source_hash: str
+    sentences: Sequence[bytes | None] | None = None  # each chunk's ``pack_sentences``
+
+    def blobs(self) -> list[bytes | None]:
+        return list(self.sentences or [None] * len(self.chunks))
+
+
+def kept(writes: Sequence[Write]) -> set[str]:
+    """The chunk ids stored once ``writes`` are committed (a uri written twice keeps its
+    last write): those of the replaced chunk ids that stay in the vector index."""
+    return {c.id for w in {w.doc.uri: w for w in writes}.values() for c in w.chunks}
 
 
 @runtime_checkable
@@ -88,8 +109,6 @@ class DocumentStore(Protocol):
     def begin(self, entries: list[tuple[str, str, list[str]]]) -> None: ...
     def pending(self) -> list[tuple[str, str, list[str]]]: ...
     def end(self, doc_ids: list[str]) -> None: ...
-    def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
-               source_hash: str, sentences: Sequence[bytes | None] | None = None
-               ) -> list[str]: ...
+    def commit(self, writes: Sequence[Write]) -> list[str]: ...  # the chunk ids replaced
     def touch(self, uri: str, source_hash: str) -> None: ...
     def delete(self, doc_id: str) -> list[str]: ...

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from assistant import pglexical
-from assistant.documents import Passage, Span
+from assistant.documents import Passage, Span, Write, kept
 from assistant.errors import StoreError
 from assistant.pglexical import BODY, LAYOUT, passes
 from assistant.types import Chunk, DocRecord, Document, Filters, link_of
@@ -309,54 +309,62 @@ class PgDocStore:
         self._run("DELETE FROM journal WHERE doc_id = ANY(%s)", (doc_ids,))
 
     # --- writes -------------------------------------------------------------------------
-    def commit(self, doc: Document, chunks: list[Chunk], pages: list[int | None],
-               source_hash: str, sentences: Sequence[bytes | None] | None = None
-               ) -> list[str]:
-        """Atomically replace whatever is stored under ``doc.uri`` with ``doc`` and its
-        chunks (and their lexical entries). Returns the chunk ids that were replaced."""
-        def write(cur: Any) -> list[str]:
-            # Not waiting for this commit to reach the disk: `end` (after every commit of
-            # a batch, its own commit synchronous) flushes the log up to it, so a batch is
-            # durable when put_many returns, and a server crash before that leaves the
-            # journal entries (written synchronously by `begin`) for recovery to finish or
-            # undo; as SQLite's WAL with synchronous=NORMAL. 1.3 ms less a document.
-            cur.execute("SET LOCAL synchronous_commit = off")
-            cur.execute("SELECT id FROM documents WHERE uri=%s FOR UPDATE", (doc.uri,))
-            old = cur.fetchone()
-            stale: list[str] = []
-            removed = 0
-            if old:
-                removed = pglexical.unindex(cur, old[0])
-                cur.execute("DELETE FROM chunks WHERE doc_id=%s RETURNING id", old)
-                stale = [r[0] for r in cur.fetchall()]
-                cur.execute("DELETE FROM documents WHERE id=%s", old)
-            from psycopg.types.json import Jsonb
+    def commit(self, writes: Sequence[Write]) -> list[str]:
+        """Atomically (one transaction: all or none) replace whatever is stored under each
+        write's uri with its document and chunks (and their lexical entries). Returns the
+        chunk ids that were replaced. A uri written twice keeps its last write."""
+        from psycopg.types.json import Jsonb
 
-            cur.execute("INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        (doc.id, doc.uri, doc.title, doc.text, doc.published,
-                         Jsonb(doc.meta), source_hash, time.time()))
-            # The rows with their lexical column in one statement (each row written once).
-            cur.execute(f'INSERT INTO chunks (id, doc_id, start, "end", page, body, sentences) '
-                        f'SELECT c.id, d.id, c.start, c."end", c.page, {BODY}, c.sentences '
-                        'FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[], %s::bytea[]) '
-                        'AS c(id, start, "end", page, sentences) JOIN documents d ON d.id = %s',
-                        ([c.id for c in chunks], [c.start for c in chunks],
-                         [c.end for c in chunks], pages,
-                         list(sentences or [None] * len(chunks)), doc.id))
-            added = pglexical.index(cur, doc.id)
-            _bump(cur, 0 if old else 1, len(chunks) - len(stale), added - removed)
+        final = list({w.doc.uri: w for w in writes}.values())
+        docs = [w.doc for w in final]
+        chunks = [(c, p, b) for w in final for c, p, b in zip(w.chunks, w.pages, w.blobs())]
+
+        def write(cur: Any) -> list[str]:
+            # Not waiting for this commit to reach the disk: `end` (after the commit, its
+            # own commit synchronous) flushes the log up to it, so a batch is durable when
+            # put_many returns, and a server crash before that leaves the journal entries
+            # (written synchronously by `begin`) for recovery to finish or undo; as
+            # SQLite's WAL with synchronous=NORMAL.
+            cur.execute("SET LOCAL synchronous_commit = off")
+            cur.execute("SELECT id FROM documents WHERE uri = ANY(%s) FOR UPDATE",
+                        ([d.uri for d in docs],))
+            old = [r[0] for r in cur.fetchall()]
+            removed, stale = 0, []
+            if old:
+                removed = pglexical.unindex(cur, old)
+                cur.execute("DELETE FROM chunks WHERE doc_id = ANY(%s) RETURNING id", (old,))
+                stale = [r[0] for r in cur.fetchall()]
+                cur.execute("DELETE FROM documents WHERE id = ANY(%s)", (old,))
+            # Each table's rows in one statement, the chunks with their lexical column.
+            cur.execute("INSERT INTO documents SELECT * FROM unnest(%s::text[], %s::text[], "
+                        "%s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[], "
+                        "%s::float8[])",
+                        ([d.id for d in docs], [d.uri for d in docs], [d.title for d in docs],
+                         [d.text for d in docs], [d.published for d in docs],
+                         [Jsonb(d.meta) for d in docs], [w.source_hash for w in final],
+                         [time.time()] * len(docs)))
+            cur.execute(f'INSERT INTO chunks (id, doc_id, start, "end", page, body, '
+                        f'sentences) SELECT c.id, d.id, c.start, c."end", c.page, {BODY}, '
+                        'c.sentences FROM unnest(%s::text[], %s::text[], %s::int[], '
+                        '%s::int[], %s::int[], %s::bytea[]) AS c(id, doc_id, start, "end", '
+                        'page, sentences) JOIN documents d ON d.id = c.doc_id',
+                        ([c.id for c, _, _ in chunks], [c.doc_id for c, _, _ in chunks],
+                         [c.start for c, _, _ in chunks], [c.end for c, _, _ in chunks],
+                         [p for _, p, _ in chunks], [b for _, _, b in chunks]))
+            added = pglexical.index(cur, [d.id for d in docs])
+            _bump(cur, len(docs) - len(old), len(chunks) - len(stale), added - removed)
             return stale
 
-        stale = self._work(write)
-        keep = {c.id for c in chunks}
-        return [c for c in stale if c not in keep]
+        superseded = [c.id for w in writes if w not in final for c in w.chunks]
+        keep = kept(writes)
+        return [c for c in self._work(write) + superseded if c not in keep]
 
     def touch(self, uri: str, source_hash: str) -> None:
         self._run("UPDATE documents SET source_hash=%s WHERE uri=%s", (source_hash, uri))
 
     def delete(self, doc_id: str) -> list[str]:
         def remove(cur: Any) -> list[str]:
-            removed = pglexical.unindex(cur, doc_id)
+            removed = pglexical.unindex(cur, [doc_id])
             cur.execute("DELETE FROM chunks WHERE doc_id=%s RETURNING id", (doc_id,))
             ids = [r[0] for r in cur.fetchall()]
             cur.execute("DELETE FROM documents WHERE id=%s", (doc_id,))

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 from assistant.check import CheckReport
 from assistant.docstore import DocStore
-from assistant.documents import DocumentStore, Passage, Span
+from assistant.documents import DocumentStore, Passage, Span, Write
 from assistant.embedder import Embedder, same_model
 from assistant.errors import EmbedderMismatch, NotFound
 from assistant.lock import WriteLock
@@ -145,7 +145,7 @@ class Store:
                  sentences: list[list[bytes | None]] | None = None) -> None:
         """Store several (document, chunks, vectors, source hash) at once: one journal
         write and one vector upsert for all (the vector index's cost is per call), then
-        each document's own atomic commit, with its chunks' packed sentence vectors
+        one atomic commit of them all, with their chunks' packed sentence vectors
         (``sentences.encode``) when given."""
         if not items:
             return
@@ -159,10 +159,9 @@ class Store:
                 [v for _, _, vectors, _ in items for v in vectors],
                 [_meta(doc, c, p) for (doc, chunks, _, _), ps in zip(items, pages)
                  for c, p in zip(chunks, ps)])
-            replaced = [c for (doc, chunks, _, h), ps, bs in zip(items, pages, blobs)
-                        for c in self._docs.commit(doc, chunks, ps, h, bs)]
-            new = {c.id for _, chunks, _, _ in items for c in chunks}
-            self._vectors.delete([c for c in replaced if c not in new])
+            self._vectors.delete(self._docs.commit(
+                [Write(doc, chunks, ps, h, bs)
+                 for (doc, chunks, _, h), ps, bs in zip(items, pages, blobs)]))
             self._docs.end([doc.id for doc, _, _, _ in items])
 
     def touch(self, uri: str, source_hash: str) -> None:

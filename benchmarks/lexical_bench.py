@@ -115,6 +115,7 @@ def build_home(home: Path, data: Path) -> None:
 def copy_to_postgres(store: Any, url: str) -> Any:
     """The home's documents and chunk rows in PostgreSQL, as a Store over the same vectors
     (a copy made once per database: a store that already holds them is reused)."""
+    from assistant.documents import Write
     from assistant.settings import load_settings
     from assistant.store import Store
 
@@ -127,7 +128,8 @@ def copy_to_postgres(store: Any, url: str) -> Any:
                 doc = store.find(r.id)
                 chunks = store._docs.chunks_of(doc)
                 rows = store.chunk_rows([c.id for c in chunks])
-                pg._docs.commit(doc, chunks, [rows[c.id][3] for c in chunks], r.source_hash)
+                pg._docs.commit([Write(doc, chunks, [rows[c.id][3] for c in chunks],
+                                       r.source_hash)])
         print(f"copied {pg.document_count()} documents into PostgreSQL in "
               f"{time.perf_counter() - t:.0f} s", file=sys.stderr)
     return pg

@@ -79,9 +79,9 @@ def slow_upsert(self, *a, **k):  # slower indexes, so that kills land all over t
     time.sleep(0.3)              # write protocol: before, during and after each step
     upsert(self, *a, **k)
     time.sleep(0.3)
-def slow_commit(self, *a, **k):  # either document store
-    time.sleep(0.06)
-    return commits[type(self)](self, *a, **k)
+def slow_commit(self, writes):  # either document store: a batch of documents at once
+    time.sleep(0.06 * len(writes))
+    return commits[type(self)](self, writes)
 v.VectorIndex.upsert = slow_upsert
 d.DocStore.commit = p.PgDocStore.commit = slow_commit
 with Assistant(home=sys.argv[1], embedder=FakeEmbedder()) as a:

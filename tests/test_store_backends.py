@@ -228,3 +228,49 @@ def test_auto_sends_small_batches_to_onnx_and_bulk_ones_to_the_chosen_form(
     bulk = e.embed(texts)
     assert isinstance(e._bulk, SentenceTransformerEmbedder)
     assert sum(x * y for x, y in zip(small[0], bulk[0])) > 0.99
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_commit_of_several_documents_is_all_or_none(kind: str, tmp_path: Path,
+                                                      request: pytest.FixtureRequest) -> None:
+    """``DocumentStore.commit`` of a batch: every document lands, a uri written twice keeps
+    its last write (the first one's chunk ids come back, to drop from the vector index),
+    and a batch that fails on one document stores none of them."""
+    import sqlite3
+
+    import psycopg
+
+    from assistant.docstore import DocStore
+    from assistant.documents import Write
+    from assistant.pgstore import PgDocStore
+    from assistant.types import Chunk, Document
+
+    def write(uri: str, text: str) -> Write:
+        doc = Document.make(uri, uri, text, published="2026-01-02")
+        chunks = [Chunk.of(doc, 0, len(text))]
+        return Write(doc, chunks, [None], "h")
+
+    store = (DocStore(tmp_path / "d.sqlite") if kind == "sqlite" else
+             PgDocStore(request.getfixturevalue("postgres"), str(tmp_path), tmp_path / "pg"))
+    try:
+        a, b, b2 = write("u:a", "Alpha won."), write("u:b", "Beta lost."), \
+            write("u:b", "Beta won after all.")
+        assert store.commit([a, b]) == []
+        version = store.version()
+        replaced = store.commit([write("u:c", "Gamma drew."), b2, write("u:b", "Beta tied.")])
+        assert set(replaced) == {b.chunks[0].id, b2.chunks[0].id}
+        assert store.version() > version
+        assert store.get_by_uri("u:b").text == "Beta tied."
+        assert store.count() == (3, 3)
+        assert [c for c, _ in store.lexical_search(["tied"], 5)] == \
+            store.chunk_ids_of(store.get_by_uri("u:b").id)
+        assert store.lexical_search(["lost"], 5) == []
+        version, bad = store.version(), write("u:d", "Delta ran.")
+        bad = Write(bad.doc, bad.chunks * 2, [None, None], "h")  # one chunk id twice
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+            store.commit([write("u:e", "Epsilon ran."), bad])
+        assert store.get_by_uri("u:e") is None and store.get_by_uri("u:d") is None
+        assert store.count() == (3, 3) and store.version() == version
+        assert store.lexical_problem() is None
+    finally:
+        store.close()
