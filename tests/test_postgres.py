@@ -261,3 +261,27 @@ def test_an_older_lexical_layout_is_rebuilt_on_open(pg: str, tmp_path: Path,
             "EXPLAIN (ANALYZE) SELECT chunk_id, tf, len, doc_id FROM postings WHERE lexeme = "
             "'alibaba'"))
     assert "Index Only Scan" in plan and "Heap Fetches: 0" in plan, plan
+
+
+def test_eval_runs_on_documents_in_postgres(pg: str, tmp_path: Path) -> None:
+    """`assistant eval` with ASSISTANT_DATABASE_URL: its index in PostgreSQL (no SQLite
+    file in its home), every question answered from it with checked citations, and the
+    sample questions' figures what they are with the SQLite store."""
+    import json
+
+    import psycopg
+
+    from assistant.cli import main
+    from tests.conftest import ROOT, SAMPLES
+
+    out = tmp_path / "out"
+    assert main(["eval", "--dataset", "jsonl", "--data", str(ROOT / "eval" / "samples_qa.jsonl"),
+                 "--corpus", str(SAMPLES), "--out", str(out), "--no-baseline"]) == 0
+    assert not list((out / "home").glob("*.sqlite"))
+    with Assistant(home=out / "home") as a:
+        schema = a.store._docs.schema  # type: ignore[attr-defined]
+    with psycopg.connect(pg, autocommit=True) as conn:
+        assert conn.execute(f"SELECT COUNT(*) FROM {schema}.documents").fetchone() == (4,)
+    ours = json.loads((out / "report.json").read_text())["ours"]
+    assert ours["citation_validity"] == 1.0 and ours["contains_gold"] >= 0.9
+    assert ours["refusal_rate_unanswerable"] >= 0.8 and ours["false_refusal_rate"] <= 0.1
