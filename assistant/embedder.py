@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
 from assistant.errors import ConfigError
-from assistant.onnx_forms import export_int8, ort_session
+from assistant.onnx_forms import EXPORT_FORM, export_int8, ort_session
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
@@ -186,7 +186,7 @@ class OnnxEmbedder:
         self.batch_size = batch_size
         digest = hashlib.sha256(str(self._path.resolve()).encode()).hexdigest()[:12]
         weights = self._path / "model.safetensors"
-        stamp = f"{weights.stat().st_size if weights.exists() else 0}"
+        stamp = f"{weights.stat().st_size if weights.exists() else 0}-{EXPORT_FORM}"
         base = (cache_dir or Path("~/.cache/assistant")).expanduser()
         self._onnx = base / "onnx" / f"{digest}-{stamp}" / "model-int8.onnx"
         self._tokenizer: Any = None

@@ -23,12 +23,22 @@ def ort_session(path: Path) -> Any:
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
+# The attention that a model is exported with: transformers' own "eager" one exports to
+# plain MatMul/Softmax nodes that ONNX Runtime runs 1.26x faster than the graph of its
+# default ("sdpa") for 256-token chunks and 1.10x for 70-token texts (all-MiniLM-L6-v2,
+# int8, batches of 32, 6 alternating runs each, 2 cores with AVX2), vectors the same to
+# a cosine of 0.996. Part of the export's cache key (``EXPORT_FORM``).
+ATTENTION = "eager"
+EXPORT_FORM = f"attention-{ATTENTION}"
+
+
 def export_int8(path: Path, target: Path) -> None:
     """Export the transformer to ONNX (opset 17) and quantise it to int8, atomically."""
     from transformers import AutoModel, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    model = AutoModel.from_pretrained(str(path), local_files_only=True)
+    model = AutoModel.from_pretrained(str(path), local_files_only=True,
+                                      attn_implementation=ATTENTION)
     enc = tok(["an example", "a second, longer example"], padding=True, return_tensors="pt")
     onnx_int8(model, enc, "last_hidden_state", target, {0: "batch", 1: "seq"})
 

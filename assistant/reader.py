@@ -113,11 +113,11 @@ def export(torch_dir: Path, target: Path) -> dict[str, Any]:
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from assistant.onnx_forms import onnx_int8
+    from assistant.onnx_forms import ATTENTION, onnx_int8
 
     tok = AutoTokenizer.from_pretrained(str(torch_dir), local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(str(torch_dir),
-                                                               local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(torch_dir), local_files_only=True, attn_implementation=ATTENTION)
     example = tok([("a question?", "a sentence"), ("another", "one more sentence")],
                   padding=True, return_tensors="pt")
     target.mkdir(parents=True, exist_ok=True)

@@ -74,12 +74,15 @@ def test_ingest_stores_each_sentence_of_each_chunk(home: Path, samples_copy: Pat
             for s, (e, v) in by_chunk[cid].items():
                 assert start <= s < e <= end and abs(float(np.linalg.norm(v)) - 1) < 0.01
             # What is stored is what the chunk's encoding gives now (int8 dynamic
-            # quantisation scales per batch, so a chunk encoded alone differs slightly).
+            # quantisation scales per batch, so a chunk encoded alone differs slightly,
+            # down to 0.989 here): each stored vector is nearest its own sentence's.
             chunk = next(c for c in a.store.chunks_of(doc_id) if c.id == cid)
             blob = encode(a.embedder, [(doc.title, chunk)])[1][0]
             assert blob is not None
-            for s, (e, v) in unpack_sentences(blob).items():
-                assert float(np.dot(v, by_chunk[cid][s][1])) > 0.99
+            now = unpack_sentences(blob)
+            for s, (e, v) in now.items():
+                near = {t: float(np.dot(v, by_chunk[cid][t][1])) for t in now}
+                assert near[s] > 0.98 and max(near, key=near.__getitem__) == s, near
 
 
 def test_a_question_embeds_only_itself(home: Path, samples_copy: Path) -> None:
