@@ -68,7 +68,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "ASSISTANT_HOME": str(Path(tmp) / "home")}
+        # As a user's Python does, the processes write their bytecode caches on first use
+        # (a sandbox's PYTHONDONTWRITEBYTECODE=1 would compile our modules every run).
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+               "ASSISTANT_HOME": str(Path(tmp) / "home")}
         py = sys.executable
         store = str(Path(tmp) / "naive")
         ours = [py, "-m", "assistant.cli", "ask", QUESTION]
