@@ -315,7 +315,8 @@ class PgDocStore:
         chunk ids that were replaced. A uri written twice keeps its last write."""
         from psycopg.types.json import Jsonb
 
-        final = list({w.doc.uri: w for w in writes}.values())
+        last = {w.doc.uri: w for w in writes}
+        final = list(last.values())
         docs = [w.doc for w in final]
         chunks = [(c, p, b) for w in final for c, p, b in zip(w.chunks, w.pages, w.blobs())]
 
@@ -355,7 +356,7 @@ class PgDocStore:
             _bump(cur, len(docs) - len(old), len(chunks) - len(stale), added - removed)
             return stale
 
-        superseded = [c.id for w in writes if w not in final for c in w.chunks]
+        superseded = [c.id for w in writes if last[w.doc.uri] is not w for c in w.chunks]
         keep = kept(writes)
         return [c for c in self._work(write) + superseded if c not in keep]
 
